@@ -1,0 +1,35 @@
+# pynemea: `make demo` and `make test` set up everything on a fresh Debian/Ubuntu machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup system test lint demo bench clean
+
+setup: $(STAMP)
+
+# System packages that pypcap needs to build (libpcap headers, a C compiler, Python headers,
+# venv). Installed only when missing: directly as root, through sudo otherwise.
+system:
+	@sh .ci/system-packages.sh
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup lint
+	$(VENV)/bin/pytest -q
+
+demo: setup
+	@$(PY) -m modules.demo
+
+bench: setup
+	$(PY) bench/unirec_codec.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache

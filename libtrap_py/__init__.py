@@ -1,0 +1,1 @@
+"""Communication interfaces and the module runtime (libtrap-style)."""

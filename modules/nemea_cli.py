@@ -1,0 +1,35 @@
+"""The `nemea` command: one subcommand per module, loaded only when it is run."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# subcommand -> (python module, one-line description)
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        entry = COMMANDS.get(name) or COMMANDS.get(name.replace("-", "_"))
+        if entry is None:
+            return None
+        return importlib.import_module(entry[0]).main
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """pynemea: NEMEA-style network flow monitoring modules.
+
+    Every module is `nemea NAME -i IFC_SPEC [options]`; `nemea NAME --help` explains it.
+    """

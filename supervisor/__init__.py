@@ -1,0 +1,1 @@
+"""Supervisor: runs profiles of modules, restarts them, reports their status."""
