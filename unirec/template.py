@@ -88,7 +88,7 @@ class Template:
             raise TemplateError(f"no field {name} in template {self.spec!r}") from None
 
     def mismatches(self, required: Template) -> list[str]:
-        """What this (sender) template lacks of `required`, one text per missing or retyped field."""
+        """What this (sender) template lacks of `required`: one text per bad field."""
         problems = []
         for field in required.fields:
             position = self.index.get(field.name)
