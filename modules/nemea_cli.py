@@ -7,7 +7,12 @@ import importlib
 import click
 
 # subcommand -> (python module, one-line description)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "logger": ("modules.logger", "Print records as CSV text."),
+    "logreplay": ("modules.logreplay", "Replay a CSV file as records."),
+    "traffic_repeater": ("modules.traffic_repeater", "Forward records unchanged."),
+    "info": ("modules.module_info", "Print a running module's counters and description."),
+}
 
 
 class LazyGroup(click.Group):

@@ -56,6 +56,11 @@ class RecordBatch:
         template = Template.of(template)
         if not rows:
             return cls.empty(template)
+        width = len(template.fields)
+        for position, row in enumerate(rows):
+            if len(row) != width:
+                raise FieldValueError(f"row {position} has {len(row)} values, template "
+                                      f"{template.spec!r} has {width} fields")
         columns = [column_from_values(t, col)
                    for t, col in zip(template.types, zip(*rows, strict=True), strict=True)]
         return cls(template, columns, len(rows))
@@ -86,9 +91,7 @@ class RecordBatch:
                 built.append(default_column(field.type, length))
                 continue
             if field.type.is_fixed:
-                values = np.asarray(values)
-                if values.dtype != field.type.dtype:
-                    values = _cast_column(field.name, field.type, values)
+                values = _fixed_column(field.name, field.type, values)
             elif not isinstance(values, list):
                 values = list(values)
             if len(values) != length:
@@ -137,9 +140,18 @@ class RecordBatch:
         """A batch of the selected records: a boolean mask or an array of positions."""
         selector = np.asarray(selector)
         if selector.dtype == bool:
+            if selector.shape != (self.length,):
+                raise IndexError(f"mask of {selector.size} values for a batch of {self.length}")
             positions = np.flatnonzero(selector)
+        elif selector.size and selector.dtype.kind not in "iu":
+            raise IndexError(f"select records by a boolean mask or integer positions, "
+                             f"not {selector.dtype}")
         else:
-            positions = selector.astype(np.intp, copy=False)
+            positions = selector.astype(np.intp, copy=False).reshape(-1)
+            if positions.size and not (-self.length <= positions.min()
+                                       and positions.max() < self.length):
+                raise IndexError(f"record positions {positions.min()}..{positions.max()} out of "
+                                 f"range (batch has {self.length})")
         columns = []
         for col in self.columns:
             if isinstance(col, np.ndarray):
@@ -192,13 +204,41 @@ class RecordBatch:
         return f"<RecordBatch {self.length} records of {self.template.spec!r}>"
 
 
+def _fixed_column(name: str, ftype: FieldType, values) -> np.ndarray:
+    """A fixed-size column from an array or a list of raw values, checked for the type."""
+    if not isinstance(values, np.ndarray) and ftype.kind in ("ipaddr", "macaddr"):
+        values = [_to_raw(name, ftype, value) for value in values]
+        return column_from_values(ftype, values)
+    given, values = values, np.asarray(values)
+    if not isinstance(given, np.ndarray) and ftype.bounds is not None \
+            and values.dtype.kind not in "iub":  # e.g. numpy made floats of mixed big ints
+        values = np.asarray(given, dtype=object)  # checked value by value below
+    if values.dtype == ftype.dtype:
+        if ftype.kind == "time" and len(values) and values.min() < 0:
+            raise FieldValueError(f"column {name}: time before 1970 ({values.min()} ns)")
+        return values
+    if values.dtype.kind == "O":
+        return column_from_values(ftype, [_to_raw(name, ftype, v) for v in values.tolist()])
+    return _cast_column(name, ftype, values)
+
+
+def _to_raw(name: str, ftype: FieldType, value: Any) -> Any:
+    try:
+        return ftype.to_raw(value)
+    except FieldValueError as exc:
+        raise FieldValueError(f"column {name}: {exc}") from None
+
+
 def _cast_column(name: str, ftype: FieldType, values: np.ndarray) -> np.ndarray:
-    if ftype.kind == "int" and values.dtype.kind in "iu" and len(values):
-        low, high = ftype.bounds  # type: ignore[misc]
-        if values.min() < low or values.max() > high:
+    if ftype.bounds is not None:  # int, char, time: exact integers only, range-checked
+        if values.dtype.kind not in "iub":
+            raise FieldValueError(f"column {name}: cannot hold {values.dtype} values as "
+                                  f"{ftype.name}")
+        low, high = ftype.bounds
+        if len(values) and (values.min() < low or values.max() > high):
             raise FieldValueError(f"column {name}: values out of range {low}..{high}")
     try:
         return values.astype(ftype.dtype)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise FieldValueError(f"column {name}: cannot hold {values.dtype} as {ftype.name}: "
                               f"{exc}") from None

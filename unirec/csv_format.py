@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from .batch import RecordBatch
+from .errors import TemplateError
 from .template import Template
-from .text_values import format_column
+from .text_values import format_column, format_time
 
 
 class CsvFormatter:
@@ -14,12 +15,25 @@ class CsvFormatter:
         self.template = Template.of(template)
         self.delimiter = delimiter
 
-    def header(self) -> str:
-        return self.delimiter.join(str(field) for field in self.template.fields)
+    def header(self, time_column: bool = False) -> str:
+        """The `-t` line: canonical items joined by the delimiter; with logger's `-T` receive-time
+        column it starts with a `time` item."""
+        items = [str(field) for field in self.template.fields]
+        if time_column:
+            items.insert(0, "time")
+        return self.delimiter.join(items)
+
+    @staticmethod
+    def receive_time(ns: int) -> str:
+        """logger's `-T` column value: `YYYY-MM-DDTHH:MM:SS`, UTC, no fraction."""
+        return format_time(ns)[:19]
 
     def format_batch(self, batch: RecordBatch, prefix: str | None = None) -> str:
         """All records of the batch as text, each line ending in a newline. `prefix` becomes a
         first column on every line (logger's receive time)."""
+        if batch.template is not self.template and batch.template != self.template:
+            raise TemplateError(f"batch template {batch.template.spec!r} is not the formatter's "
+                                f"{self.template.spec!r}")
         if not batch.length:
             return ""
         columns = [format_column(ftype, column)

@@ -54,6 +54,9 @@ class CsvParser:
         self.template = Template(self.columns)
         self._targets = [self.template.index[f.name] for f in self.columns]
         self._width = len(self.columns) + self.has_time_column
+        # logger prints an empty `bytes` value as nothing: with that as the only column, an empty
+        # line is a record; otherwise empty lines are skipped
+        self._empty_line_is_record = self._width == 1 and self.columns[0].type.kind == "bytes"
 
     def _split(self, line: str) -> list[str]:
         if '"' not in line:
@@ -67,7 +70,7 @@ class CsvParser:
         numbers: list[int] = []
         for number, line in enumerate(lines, start=first_line):
             line = line.rstrip("\r\n")
-            if not line.strip():
+            if not line and not self._empty_line_is_record:
                 continue
             try:
                 cells = self._split(line)
@@ -127,7 +130,9 @@ class CsvParser:
 
 def read_csv(text: str, source: str = "<csv>") -> ParsedLines:
     """Parse a whole CSV document (header and rows)."""
-    lines = text.splitlines()
+    lines = text.split("\n")  # not splitlines(): that also splits at \f, \x1c, U+2028, ...
+    if lines[-1] == "":
+        lines.pop()
     if not lines:
         raise CsvError(f"{source}:1: empty file, expected a header line", 1)
     return CsvParser(lines[0], source).parse(lines[1:], first_line=2)

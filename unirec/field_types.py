@@ -43,7 +43,7 @@ class FieldType:
     kind: str                      # int, char, float, ipaddr, macaddr, time, string, bytes, array
     order_size: int                # canonical order key: size, negative for variable-length types
     dtype: np.dtype | None         # column dtype of a fixed-size type
-    bounds: tuple[int, int] | None = None
+    bounds: tuple[int, int] | None = None   # valid raw range of int, char and time values
     element: FieldType | None = None
 
     @property
@@ -65,9 +65,9 @@ class FieldType:
 
     def to_raw(self, value: Any) -> Any:
         """Validate a Python value (or raw value) for this type and return its raw form."""
+        if self.element is not None:
+            return _array_to_raw(self, value)
         try:
-            if self.element is not None:
-                return _array_to_raw(self.element, value)
             return _TO_RAW[self.kind](self, value)
         except FieldValueError:
             raise
@@ -84,15 +84,27 @@ class FieldType:
     def __str__(self) -> str:
         return self.name
 
+    def __reduce__(self):
+        # one object per type: templates compare types by identity, so copies must not be made
+        return field_type, (self.name,)
 
-def _int_to_raw(ftype: FieldType, value: Any) -> int:
-    if isinstance(value, str):
-        value = int(value)
-    number = operator.index(value)
+
+def _check_bounds(ftype: FieldType, number: int) -> int:
     low, high = ftype.bounds  # type: ignore[misc]
     if not low <= number <= high:
         raise FieldValueError(f"{ftype.name}: {number} out of range {low}..{high}")
     return number
+
+
+def round_float32(number: float) -> float:
+    """A double rounded to the nearest IEEE single, as C stores it (OverflowError if too big)."""
+    return _F32.unpack(_F32.pack(number))[0]
+
+
+def _int_to_raw(ftype: FieldType, value: Any) -> int:
+    if isinstance(value, str):
+        value = int(value)
+    return _check_bounds(ftype, operator.index(value))
 
 
 def _char_to_raw(ftype: FieldType, value: Any) -> int:
@@ -112,18 +124,19 @@ def _float_to_raw(ftype: FieldType, value: Any) -> float:
         raise FieldValueError(f"{ftype.name}: expected a number, got {value!r}")
     number = float(value)
     if ftype.name == "float":
-        return _F32.unpack(_F32.pack(number))[0]
+        return round_float32(number)
     return number
 
 
 def _time_to_raw(ftype: FieldType, value: Any) -> int:
     if isinstance(value, _dt.datetime):
-        return int(UrTime.from_datetime(value))
-    if isinstance(value, str):
-        return int(UrTime.parse(value))
-    if isinstance(value, float):
+        number = int(UrTime.from_datetime(value))
+    elif isinstance(value, str):
+        number = int(UrTime.parse(value))
+    elif isinstance(value, float):
         raise FieldValueError("time: a bare float is ambiguous; use UrTime.from_float(seconds)")
-    number = operator.index(value)
+    else:
+        number = operator.index(value)
     if not 0 <= number <= MAX_TIME_NS:
         raise FieldValueError(f"time: {number} ns is outside 1970..2262")
     return number
@@ -134,6 +147,8 @@ def _string_to_raw(ftype: FieldType, value: Any) -> str:
         return bytes(value).decode("utf-8", errors="replace")
     if not isinstance(value, str):
         raise FieldValueError(f"string: expected str, got {type(value).__name__}")
+    if not value.isascii():
+        value.encode("utf-8")  # UnicodeEncodeError (a ValueError) for lone surrogates
     return value
 
 
@@ -153,13 +168,19 @@ def _ip_to_raw(ftype: FieldType, value: Any) -> bytes:
     return ipaddr.raw_from_value(value)
 
 
-def _array_to_raw(element: FieldType, value: Any) -> list:
+def _array_to_raw(array: FieldType, value: Any) -> list:
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if not isinstance(value, list | tuple):
         value = [value]
-    convert = _TO_RAW[element.kind]
-    return [convert(element, item) for item in value]
+    element: FieldType = array.element  # type: ignore[assignment]
+    raw = []
+    for position, item in enumerate(value):
+        try:
+            raw.append(element.to_raw(item))
+        except FieldValueError as exc:
+            raise FieldValueError(f"{array.name} element {position}: {exc}") from None
+    return raw
 
 
 _TO_RAW: dict[str, Callable[[FieldType, Any], Any]] = {
@@ -202,12 +223,12 @@ _SCALARS = [
     _int_type("int16", 2, True), _int_type("uint16", 2, False),
     _int_type("int32", 4, True), _int_type("uint32", 4, False),
     _int_type("int64", 8, True), _int_type("uint64", 8, False),
-    FieldType("char", "char", 1, np.dtype("u1")),
+    FieldType("char", "char", 1, np.dtype("u1"), (0, 255)),
     FieldType("float", "float", 4, np.dtype("<f4")),
     FieldType("double", "float", 8, np.dtype("<f8")),
     FieldType("ipaddr", "ipaddr", 16, np.dtype("V16")),
     FieldType("macaddr", "macaddr", 6, np.dtype("V6")),
-    FieldType("time", "time", 8, np.dtype("<i8")),
+    FieldType("time", "time", 8, np.dtype("<i8"), (0, MAX_TIME_NS)),
     FieldType("string", "string", -1, None),
     FieldType("bytes", "bytes", -1, None),
 ]

@@ -47,7 +47,7 @@ def raw_from_text(text: str) -> bytes:
             raw = socket.inet_pton(socket.AF_INET6, stripped)
         else:
             raw = _V4_PREFIX + socket.inet_pton(socket.AF_INET, stripped) + _V4_SUFFIX
-    except OSError:
+    except (OSError, ValueError):  # ValueError: NUL or non-ASCII characters
         raise ValueError(f"bad IP address {text!r}") from None
     if len(_parse_cache) >= _CACHE_LIMIT:
         _parse_cache.clear()

@@ -46,17 +46,32 @@ class Record:
         return self.template.types[position].from_raw(self._raw[position])
 
     def __getattr__(self, name: str) -> Any:
+        # only reached when normal lookup fails; `template`/`_raw` unset means a half-built object
+        # (copy, pickle), which must not recurse into self.template
+        if name.startswith("_") or name == "template":
+            raise AttributeError(name)
         position = self.template.index.get(name)
         if position is None:
             raise AttributeError(f"record has no field {name}")
         return self.template.types[position].from_raw(self._raw[position])
 
+    def __reduce__(self):
+        return Record.from_raw, (self.template, list(self._raw))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.template.index
+
     def __setitem__(self, name: str, value: Any) -> None:
         position = self._position(name)
         ftype = self.template.types[position]
-        self._raw[position] = ftype.to_raw(value)
+        raw = ftype.to_raw(value)
+        old, self._raw[position] = self._raw[position], raw
         if not ftype.is_fixed:
-            check_size(self.template, self._raw)
+            try:
+                check_size(self.template, self._raw)
+            except FieldValueError:
+                self._raw[position] = old  # a rejected value leaves the record as it was
+                raise
 
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
@@ -109,7 +124,7 @@ def unirec_size(template: Template, raw: list) -> int:
 
 
 def check_size(template: Template, raw: list) -> None:
-    if not template.variable_fields:
+    if not template.variable_fields and template.fixed_size <= MAX_RECORD_SIZE:
         return
     size = unirec_size(template, raw)
     if size > MAX_RECORD_SIZE:

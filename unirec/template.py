@@ -20,8 +20,18 @@ class Field:
     name: str
     type: FieldType
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not valid_name(self.name):
+            raise TemplateError(f"bad field name {self.name!r} (letters, digits, _; "
+                                "starts with a letter; not ending in _T)")
+
     def __str__(self) -> str:
         return f"{self.type.name} {self.name}"
+
+
+def valid_name(name: str) -> bool:
+    """`[A-Za-z][A-Za-z0-9_]*`, not ending in `_T`."""
+    return bool(_NAME_RE.match(name)) and not name.endswith("_T")
 
 
 def _canonical_key(field: Field) -> tuple[int, bytes]:
@@ -31,8 +41,8 @@ def _canonical_key(field: Field) -> tuple[int, bytes]:
 class Template:
     """An ordered set of typed fields, always kept in NEMEA's canonical order."""
 
-    __slots__ = ("__weakref__", "fields", "fixed_fields", "index", "names", "spec", "types",
-                 "variable_fields")
+    __slots__ = ("__weakref__", "fields", "fixed_fields", "fixed_size", "index", "names", "spec",
+                 "types", "variable_fields")
 
     def __init__(self, fields: Iterable[Field]):
         unique: dict[str, Field] = {}
@@ -50,15 +60,21 @@ class Template:
         self.spec: str = ",".join(str(f) for f in self.fields)
         self.fixed_fields = tuple(f for f in self.fields if f.type.is_fixed)
         self.variable_fields = tuple(f for f in self.fields if not f.type.is_fixed)
+        self.fixed_size: int = sum(f.type.fixed_size for f in self.fixed_fields)
 
     @classmethod
     def parse(cls, spec: str) -> Template:
         """Parse `type NAME,...` (whitespace tolerated) or a name-only list of known fields."""
+        if not isinstance(spec, str):
+            raise TemplateError(f"bad template {spec!r}: expected a string")
         return _parse_cached(spec)
 
     @classmethod
     def of(cls, spec: str | Template) -> Template:
-        return spec if isinstance(spec, Template) else _parse_cached(spec)
+        return spec if isinstance(spec, Template) else cls.parse(spec)
+
+    def __reduce__(self):
+        return Template.parse, (self.spec,)
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -105,19 +121,20 @@ class Template:
 
     def union(self, *others: Template) -> Template:
         """All fields of all templates; a name with two types is an error naming both."""
-        fields = list(self.fields)
+        merged: dict[str, Field] = {field.name: field for field in self.fields}
         for other in others:
             for field in other.fields:
-                position = self.index.get(field.name)
-                if position is not None and self.types[position] is not field.type:
+                seen = merged.setdefault(field.name, field)
+                if seen.type is not field.type:
                     raise TemplateError(
                         f"cannot merge templates: field {field.name} is "
-                        f"{self.types[position].name} in one and {field.type.name} in another")
-            fields.extend(other.fields)
-        return Template(fields)
+                        f"{seen.type.name} in one and {field.type.name} in another")
+        return Template(merged.values())
 
-    def select(self, names: Iterable[str]) -> Template:
-        """A template of the named fields of this one."""
+    def select(self, names: Iterable[str] | str) -> Template:
+        """A template of the named fields of this one (names, or a `NAME,NAME` list)."""
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",") if name.strip()]
         return Template(self.field(name) for name in names)
 
 
@@ -138,7 +155,7 @@ def _parse_item(item: str, position: int, spec: str) -> Field:
     if ftype is None:
         raise TemplateError(f"bad template {spec!r}: item {position} {item.strip()!r}: "
                             f"unknown type {type_name!r}")
-    if not _NAME_RE.match(name) or name.endswith("_T"):
+    if not valid_name(name):
         raise TemplateError(f"bad template {spec!r}: item {position} {item.strip()!r}: "
                             f"bad field name {name!r} (letters, digits, _; not ending in _T)")
     return Field(name, ftype)
@@ -146,8 +163,6 @@ def _parse_item(item: str, position: int, spec: str) -> Field:
 
 @lru_cache(maxsize=1024)
 def _parse_cached(spec: str) -> Template:
-    if not isinstance(spec, str):
-        raise TemplateError(f"bad template {spec!r}: expected a string")
     if not spec.strip():
         return Template(())
     fields = [_parse_item(item, i, spec) for i, item in enumerate(spec.split(","), start=1)]

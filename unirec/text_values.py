@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import calendar
 import time as _time
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import ipaddr
-from .field_types import FieldType
+from .field_types import FieldType, round_float32
 from .macaddr import parse_mac
 from .urtime import NS_PER_SEC, UrTime
 
@@ -81,28 +80,33 @@ def format_column(ftype: FieldType, column) -> list[str]:
 
 
 def parse_time(text: str) -> int:
+    """`YYYY-MM-DDTHH:MM:SS[.fraction][Z]` to ns; a dict lookup for an already seen second."""
     second = _second_value.get(text[:19])
-    if second is None:
-        return int(UrTime.parse(text))
-    rest = text[19:]
-    if not rest:
-        return second
-    if rest[0] != "." or not rest[1:].rstrip("Zz").isdigit():
-        return int(UrTime.parse(text))
-    return second + int(rest[1:].rstrip("Zz")[:9].ljust(9, "0"))
+    if second is not None:
+        rest = text[19:]
+        if rest[-1:] in ("Z", "z"):
+            rest = rest[:-1]
+        if not rest:
+            return second
+        digits = rest[1:]
+        if rest[0] == "." and digits.isdigit() and digits.isascii():
+            return second + int(digits[:9].ljust(9, "0"))
+    return int(UrTime.parse(text))
 
 
-def _learn_second(text: str) -> None:
+def _learn_second(text: str, value: int) -> None:
     """Remember the whole-second part of a parsed time so the next ones are a dict lookup."""
     prefix = text[:19]
-    if prefix not in _second_value and len(prefix) == 19:
-        _cache_put(_second_value, prefix,
-                   calendar.timegm(_time.strptime(prefix, "%Y-%m-%dT%H:%M:%S")) * NS_PER_SEC)
+    if prefix in _second_value:
+        return
+    second = value - value % NS_PER_SEC
+    if format_time(second)[:19] == prefix:  # only the exact canonical form (no spaces, ...)
+        _cache_put(_second_value, prefix, second)
 
 
 def _parse_time_cached(text: str) -> int:
     value = parse_time(text)
-    _learn_second(text)
+    _learn_second(text, value)
     return value
 
 
@@ -116,9 +120,13 @@ def _parse_char(text: str) -> int:
 
 
 def _parse_bytes(text: str) -> bytes:
-    if len(text) % 2 or " " in text:
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        value = None
+    if value is None or 2 * len(value) != len(text):  # fromhex skips whitespace
         raise ValueError(f"bad hex {text!r}: expected pairs of hex digits")
-    return bytes.fromhex(text)[:MAX_TEXT_BYTES]
+    return value[:MAX_TEXT_BYTES]
 
 
 def _parse_string(text: str) -> str:
@@ -137,6 +145,13 @@ def _parse_mac(text: str) -> bytes:
 
 def _parse_float(text: str) -> float:
     return float(text)
+
+
+def _to_float32(value: float) -> float:
+    try:
+        return round_float32(value)
+    except OverflowError:
+        raise ValueError(f"{value} is too big for a float") from None
 
 
 PARSERS: dict[str, Callable[[str], Any]] = {
@@ -161,6 +176,8 @@ def _parse_array(element: FieldType, text: str) -> list:
     values = [parse(item) for item in inner.split("|")]
     if element.bounds is not None:
         _check_bounds(element, values)
+    if element.name == "float":
+        values = [_to_float32(value) for value in values]
     return values
 
 
@@ -168,6 +185,8 @@ def _check_bounds(ftype: FieldType, values: list) -> None:
     low, high = ftype.bounds  # type: ignore[misc]
     for value in values:
         if not low <= value <= high:
+            if ftype.kind == "time":
+                raise ValueError(f"time {value} ns is outside 1970..2262")
             raise ValueError(f"{value} out of range {low}..{high}")
 
 
@@ -179,7 +198,7 @@ def parse_value(ftype: FieldType, text: str) -> Any:
     if ftype.bounds is not None:
         _check_bounds(ftype, [value])
     if ftype.name == "float":
-        value = float(np.float32(value))
+        value = _to_float32(value)
     return value
 
 

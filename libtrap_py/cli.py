@@ -1,0 +1,96 @@
+"""Turn a Module class into a click command: `-i`, `-v`, its typed parameters, `--help`."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+import traceback
+
+import click
+
+from unirec import UnirecError
+
+from .errors import TrapError
+from .ifc_spec import parse_ifc_specs
+from .module import Module
+from .runner import Runner
+
+IFC_HELP = """\b
+Interfaces (-i): inputs first, then outputs, separated by commas.
+  u:NAME            unix socket (TRAP_SOCKET_DIR, default /tmp)
+  t:[HOST:]PORT     TCP (an output listens on PORT, an input connects)
+  f:PATH            file; output :w (default) :a :size=MiB :time=MIN;
+                    input: a path, glob or space-separated list
+  b:                blackhole output (discards)
+Parameters after ':' on any interface: timeout=WAIT|NO_WAIT|HALF_WAIT|<us>,
+buffer=on|off, autoflush=off|<us>; outputs u/t: max_clients=, buffer_count=,
+buffer_size=. Example: -i u:flows,u:alerts:timeout=NO_WAIT:buffer=off"""
+
+_CLICK_TYPES = {int: click.INT, float: click.FLOAT, str: click.STRING}
+
+
+def _counts_text(module: type[Module]) -> str:
+    def one(count, what):
+        return f"{'variable' if count is None else count} {what}"
+    return f"Interfaces: {one(module.inputs, 'input(s)')}, {one(module.outputs, 'output(s)')}."
+
+
+def _option(field: dataclasses.Field) -> click.Option:
+    meta = field.metadata
+    long_name = "--" + field.name.replace("_", "-")
+    names = [field.name, long_name] + ([meta["short"]] if meta.get("short") else [])
+    default = field.default if field.default is not dataclasses.MISSING \
+        else field.default_factory()  # type: ignore[misc]
+    if meta.get("flag") or isinstance(default, bool):
+        return click.Option(names, is_flag=True, default=default,
+                            help=meta.get("help", ""))
+    if meta.get("multiple"):
+        return click.Option(names, multiple=True, default=default,
+                            help=meta.get("help", ""), show_default=bool(default))
+    kind = meta.get("type") or _CLICK_TYPES.get(type(default), click.STRING)
+    return click.Option(names, type=kind, default=default,
+                        required=meta.get("required", False), help=meta.get("help", ""),
+                        show_default=default is not None and default != "")
+
+
+def _setup_logging(verbose: int) -> None:
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+
+
+def module_command(module_cls: type[Module]) -> click.Command:
+    """A click command that parses options, opens the interfaces and runs the module."""
+
+    def callback(interfaces: str | None, verbose: int, **values) -> None:
+        _setup_logging(verbose)
+        try:
+            params = module_cls.Params(**values)
+            check = getattr(params, "validate", None)
+            if check is not None:
+                check()
+            inputs, outputs = parse_ifc_specs(interfaces, module_cls.inputs, module_cls.outputs)
+            for spec in inputs + outputs:
+                for warning in spec.warnings:
+                    logging.getLogger(module_cls.name).warning("%s", warning)
+            runner = Runner(module_cls(params), inputs, outputs)
+            code = runner.run()
+        except (TrapError, UnirecError, ValueError, OSError) as exc:
+            if verbose:
+                traceback.print_exc()
+            click.echo(f"error: {module_cls.name}: {exc}", err=True)
+            sys.exit(1)
+        sys.exit(code)
+
+    params = [
+        click.Option(["interfaces", "-i", "--interfaces"], metavar="IFC_SPEC",
+                     help="Interface specifier, see below."),
+        click.Option(["verbose", "-v", "--verbose"], count=True,
+                     help="More logging: -v info, -vv debug."),
+    ]
+    params += [_option(f) for f in dataclasses.fields(module_cls.Params)]
+    return click.Command(
+        module_cls.name, callback=callback, params=params,
+        help=f"{module_cls.description}\n\n{_counts_text(module_cls)}\n\n{IFC_HELP}",
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
