@@ -38,3 +38,7 @@ def main() -> None:
 
     Every module is `nemea NAME -i IFC_SPEC [options]`; `nemea NAME --help` explains it.
     """
+
+
+if __name__ == "__main__":
+    main()
