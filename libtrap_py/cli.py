@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
 import traceback
 
@@ -32,7 +33,10 @@ _CLICK_TYPES = {int: click.INT, float: click.FLOAT, str: click.STRING}
 
 def _counts_text(module: type[Module]) -> str:
     def one(count, what):
-        return f"{'variable' if count is None else count} {what}"
+        if count is None:
+            count = (1, 32)
+        text = f"{count[0]}-{count[1]}" if isinstance(count, tuple) else str(count)
+        return f"{text} {what}"
     return f"Interfaces: {one(module.inputs, 'input(s)')}, {one(module.outputs, 'output(s)')}."
 
 
@@ -76,6 +80,9 @@ def module_command(module_cls: type[Module]) -> click.Command:
                     logging.getLogger(module_cls.name).warning("%s", warning)
             runner = Runner(module_cls(params), inputs, outputs)
             code = runner.run()
+        except BrokenPipeError:   # the reader of our stdout went away (`| head`): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except (TrapError, UnirecError, ValueError, OSError) as exc:
             if verbose:
                 traceback.print_exc()
@@ -85,7 +92,7 @@ def module_command(module_cls: type[Module]) -> click.Command:
 
     params = [
         click.Option(["interfaces", "-i", "--interfaces"], metavar="IFC_SPEC",
-                     help="Interface specifier, see below."),
+                     help="Interface specifier, see above."),
         click.Option(["verbose", "-v", "--verbose"], count=True,
                      help="More logging: -v info, -vv debug."),
     ]

@@ -70,11 +70,13 @@ class IfcSpec:
         return self.name
 
 
-def parse_ifc_specs(text: str | None, inputs: int | None,
-                    outputs: int | None) -> tuple[list[IfcSpec], list[IfcSpec]]:
-    """Split and parse a `-i` value for a module with the given interface counts (None =
-    variable). Returns (inputs, outputs)."""
+def parse_ifc_specs(text: str | None, inputs: Count,
+                    outputs: Count) -> tuple[list[IfcSpec], list[IfcSpec]]:
+    """Split and parse a `-i` value for a module with the given interface counts (an int, a
+    (minimum, maximum) range, or None for 1..32). Returns (inputs, outputs)."""
     if text is None or not text.strip():
+        if _range(inputs)[0] == 0 and _range(outputs)[0] == 0:
+            return [], []
         raise SpecifierError("interface specifier (-i) not found")
     chunks = [chunk.strip() for chunk in text.split(",")]
     n_in, _ = _counts(chunks, inputs, outputs, text)
@@ -83,26 +85,32 @@ def parse_ifc_specs(text: str | None, inputs: int | None,
     return specs_in, specs_out
 
 
-def _counts(chunks: list[str], inputs: int | None, outputs: int | None,
-            text: str) -> tuple[int, int]:
+Count = int | tuple[int, int] | None   # fixed, (minimum, maximum), or None = 1..32
+
+
+def _range(count: Count) -> tuple[int, int]:
+    if count is None:
+        return 1, 32
+    return (count, count) if isinstance(count, int) else count
+
+
+def _counts(chunks: list[str], inputs: Count, outputs: Count, text: str) -> tuple[int, int]:
     total = len(chunks)
-    need = _describe(inputs, "input") + " and " + _describe(outputs, "output")
-    if inputs is not None and outputs is not None:
-        if total != inputs + outputs:
-            raise SpecifierError(f"bad number of interfaces in -i {text!r}: got {total}, "
-                                 f"module needs {need}")
-        return inputs, outputs
-    fixed = outputs if inputs is None else inputs
-    if fixed is None or total <= fixed:
+    (in_low, in_high), (out_low, out_high) = _range(inputs), _range(outputs)
+    n_in = in_low if in_low == in_high else total - out_low
+    n_out = total - n_in
+    if not (in_low <= n_in <= in_high and out_low <= n_out <= out_high):
+        need = _describe(in_low, in_high, "input") + " and " + \
+            _describe(out_low, out_high, "output")
         raise SpecifierError(f"bad number of interfaces in -i {text!r}: got {total}, "
                              f"module needs {need}")
-    return (total - fixed, fixed) if inputs is None else (fixed, total - fixed)
+    return n_in, n_out
 
 
-def _describe(count: int | None, what: str) -> str:
-    if count is None:
-        return f"one or more {what}s"
-    return f"{count} {what}{'s' if count != 1 else ''}"
+def _describe(low: int, high: int, what: str) -> str:
+    if low == high:
+        return f"{low} {what}{'s' if low != 1 else ''}"
+    return f"{low} to {high} {what}s"
 
 
 def _parse_chunk(chunk: str, is_output: bool, position: int) -> IfcSpec:

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from unirec import Record, RecordBatch, Template
 
 from .formats import ANY_UNIREC, DataFormat, FormatType
+from .ifc_spec import Count
 from .message import Message
 
 
@@ -69,11 +70,13 @@ class OutputPort:
 class Module:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    inputs: ClassVar[int | None] = 1          # None = variable (from the -i list)
-    outputs: ClassVar[int | None] = 1
+    inputs: ClassVar[Count] = 1               # int, (minimum, maximum), None = 1..32
+    outputs: ClassVar[Count] = 1
+    output_timeout: ClassVar[int | None] = None   # forced on every output (e.g. NO_WAIT)
     Params: ClassVar[type] = NoParams
     required: ClassVar[DataFormat | str] = ANY_UNIREC
     send_eof_at_end: bool = True
+    ignore_eof: bool = False                      # socket inputs keep running after EOF
 
     def __init__(self, params: Any = None):
         self.params = params if params is not None else self.Params()

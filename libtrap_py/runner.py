@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import time
+from dataclasses import replace
 
 import zmq
 
@@ -71,6 +72,9 @@ class Runner:
         self.outputs: list[OutputInterface] = []
         self.inputs: list[InputInterface] = []
         try:
+            if module.output_timeout is not None:
+                output_specs = [replace(spec, timeout=module.output_timeout)
+                                for spec in output_specs]
             self.outputs = [open_output(spec) for spec in output_specs]
             required = required_format(module)
             self.inputs = [open_input(spec, required) for spec in input_specs]
@@ -156,6 +160,8 @@ class Runner:
         module = self.module
         if message.is_eof:
             module.on_eof(index)
+            if module.ignore_eof and self.inputs[index].poll_handle() is not None:
+                self.inputs[index].ended = False
             return
         if message.format_changed or self.inputs[index].counters.buffers == 1:
             module.on_format(message.format, index)

@@ -11,6 +11,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logger": ("modules.logger", "Print records as CSV text."),
     "logreplay": ("modules.logreplay", "Replay a CSV file as records."),
     "traffic_repeater": ("modules.traffic_repeater", "Forward records unchanged."),
+    "unirecfilter": ("modules.unirecfilter", "Select records by a filter, project templates."),
+    "flowcounter": ("modules.flowcounter", "Count flows, packets and bytes."),
+    "merger": ("modules.merger", "Merge several inputs into one output."),
     "info": ("modules.module_info", "Print a running module's counters and description."),
 }
 
