@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
 import sys
 import traceback
 
@@ -16,6 +17,7 @@ from .errors import TrapError
 from .ifc_spec import parse_ifc_specs
 from .module import Module
 from .runner import Runner
+from .stop_flag import STOP
 
 IFC_HELP = """\b
 Interfaces (-i): inputs first, then outputs, separated by commas.
@@ -68,6 +70,8 @@ def module_command(module_cls: type[Module]) -> click.Command:
     """A click command that parses options, opens the interfaces and runs the module."""
 
     def callback(interfaces: str | None, verbose: int, **values) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):   # a stop during start-up is a clean stop
+            signal.signal(sig, lambda *_: STOP.set())
         _setup_logging(verbose)
         try:
             params = module_cls.Params(**values)
@@ -88,6 +92,12 @@ def module_command(module_cls: type[Module]) -> click.Command:
                 traceback.print_exc()
             click.echo(f"error: {module_cls.name}: {exc}", err=True)
             sys.exit(1)
+        except Exception as exc:
+            if verbose:
+                traceback.print_exc()
+            click.echo(f"error: {module_cls.name}: internal error {type(exc).__name__}: {exc}"
+                       " (run with -v for the traceback)", err=True)
+            sys.exit(2)
         sys.exit(code)
 
     params = [

@@ -113,6 +113,7 @@ class FileOutput(OutputInterface):
     def _deliver(self, payload: bytes, count: int) -> int:
         self._rotate_if_due()
         self._write(data_block_head(len(payload)) + payload)
+        self._file.flush()  # type: ignore[union-attr]  # a batch is on disk when sent
         self._has_data = True
         return count
 

@@ -102,19 +102,28 @@ class Runner:
         module = self.module
         previous = {sig: signal.signal(sig, lambda *_: STOP.set())
                     for sig in (signal.SIGINT, signal.SIGTERM)}
-        graceful = True
         try:
             module.setup()
+        except BaseException:
+            self._restore_signals(previous)
+            self._close_all(0.1)
+            raise
+        graceful = True
+        try:
             self._loop()
         except Terminated:
             graceful = False
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            self._restore_signals(previous)
             stopped_by_signal = STOP.is_set()
             STOP.clear()
             self._finish(graceful and not stopped_by_signal)
         return 0
+
+    @staticmethod
+    def _restore_signals(previous: dict) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
     def _loop(self) -> None:
         module = self.module
