@@ -6,8 +6,14 @@ and the median reported, next to the target from the performance issue. Run it p
 
     taskset -c 1 .venv/bin/python bench/unirec_codec.py
 
-Outputs are checked (round trip, column sums, parse errors) before anything is timed, so a fast
-but wrong path cannot pass.
+Columns: records/s and MB/s (payload or CSV text bytes) of the median run, the median run's
+seconds, the spread (max - min) / median of the runs, and CPU time / wall time (well under 100%
+means the core was shared and the figure is low). On a shared VM the spread is large: compare
+medians of several invocations. `--profile NAME` runs one measurement under cProfile instead.
+
+Outputs are checked (round trip of a sample batch, every run's total against the expected one)
+so a fast but wrong path cannot pass. Each measurement builds its own inputs just before it runs
+and drops them after, so a million parsed-ahead CSV lines do not slow the others down.
 """
 
 from __future__ import annotations

@@ -108,15 +108,20 @@ class FileInput(InputInterface):
         codec = NemeaRecordCodec(fmt.template)  # type: ignore[union-attr]
         pending: list[RecordBatch] = []
         count = 0
-        for messages in blocks:
-            try:
-                batch = codec.decode_batch(messages)
-            except CodecError as exc:
-                raise TrapIOError(f"{where}: {exc}") from None
-            pending.append(batch)
-            count += batch.length
-            if count >= NEMEA_BATCH_RECORDS:
+        try:
+            for messages in blocks:
+                try:
+                    batch = codec.decode_batch(messages)
+                except CodecError as exc:
+                    raise TrapIOError(f"{where}: {exc}") from None
+                pending.append(batch)
+                count += batch.length
+                if count >= NEMEA_BATCH_RECORDS:
+                    yield self._data(batch=RecordBatch.concat(pending))
+                    pending, count = [], 0
+        except TrapIOError:
+            if count:       # every complete batch before a corrupt one is delivered first
                 yield self._data(batch=RecordBatch.concat(pending))
-                pending, count = [], 0
+            raise
         if count:
             yield self._data(batch=RecordBatch.concat(pending))

@@ -19,6 +19,7 @@ from .ifc_spec import IfcSpec
 from .message import codec_for, encode_messages
 
 log = logging.getLogger(__name__)
+MAX_MESSAGE_BYTES = 65_535          # libtrap's limit for one message
 
 
 @dataclass
@@ -100,9 +101,13 @@ class OutputInterface:
             raise TrapError(f"{self.spec.label}: output format is {self.format}, "
                             "cannot send JSON/RAW messages")
         for message in messages:
+            size = len(message.encode() if isinstance(message, str) else message)
+            if size > MAX_MESSAGE_BYTES:
+                raise ValueError(f"{self.spec.label}: a message of {size} bytes is over the "
+                                 f"limit of {MAX_MESSAGE_BYTES}")
             self._pending_messages.append(message)
             self._pending_count += 1
-            self._pending_bytes += len(message) + 2
+            self._pending_bytes += size + 2
             if not self.spec.buffer or self._pending_bytes >= self.spec.buffer_size:
                 self.flush(autoflush=False)
 

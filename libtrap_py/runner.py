@@ -19,6 +19,7 @@ from .module import Module
 from .output_base import OutputInterface
 from .service import ServiceEndpoint
 from .stop_flag import STOP
+from .zmq_wire import context
 
 log = logging.getLogger(__name__)
 POLL_MS = 100
@@ -200,3 +201,4 @@ class Runner:
                 output.close(0.1)
         if getattr(self, "service", None) is not None:
             self.service.close()
+        context().term()   # lets every socket's linger deliver what is still in flight

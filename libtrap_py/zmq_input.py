@@ -46,6 +46,7 @@ class ZmqInput(InputInterface):
             check_socket_dir(spec)
         self._endpoint = endpoint(spec)
         self._is_connected = False
+        self._said_bye = False
         self._consumed = 0
         self._retry_at = 0.0
         self._open()
@@ -78,6 +79,7 @@ class ZmqInput(InputInterface):
             event = recv_monitor_message(self._monitor)["event"]
             if event == zmq.EVENT_CONNECTED:
                 self._is_connected = True
+                self._said_bye = False
                 self._consumed = 0
                 self._socket.send_multipart(
                     [HELLO, msgpack.packb({"pid": os.getpid(), "credits": CLIENT_WINDOW})])
@@ -138,21 +140,27 @@ class ZmqInput(InputInterface):
                 self._accept_format(DataFormat(FormatType(fmt_type), spec),
                                     f"{self.spec.label}")
             elif kind == EOF:
-                self._return_credit()
+                self._say_bye()
                 return self._eof()
             elif kind == REFUSED:
                 log.warning("%s: writer has its maximum of readers; retrying", self.spec.label)
                 self._close_socket()
                 self._is_connected = False
                 self._retry_at = time.monotonic() + 1.0
+                return None     # the socket is closed: nothing more to read until the retry
+
+    def _say_bye(self) -> None:
+        """Give back all credit and tell the writer we are done (it waits for this after EOF)."""
+        if self._is_connected and not self._said_bye:
+            self._return_credit()
+            try:
+                self._socket.send_multipart([BYE], zmq.NOBLOCK)
+                self._said_bye = True
+            except zmq.ZMQError:
+                pass
 
     def close(self) -> None:
         if self._retry_at:
             return
-        try:
-            if self._is_connected:
-                self._return_credit()
-                self._socket.send_multipart([BYE], zmq.NOBLOCK)
-        except zmq.ZMQError:
-            pass
+        self._say_bye()
         self._close_socket()

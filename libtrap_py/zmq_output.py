@@ -32,13 +32,13 @@ from .zmq_wire import (
     PING,
     REFUSED,
     check_socket_dir,
-    context,
     endpoint,
     unix_socket_path,
 )
 
 log = logging.getLogger(__name__)
 PROBE_INTERVAL = 0.5
+MAX_LINGER = 2.0              # seconds closing may still take to hand queued frames over
 
 
 @dataclass
@@ -51,6 +51,12 @@ class Client:
     sent_containers: int = 0
     skipped_messages: int = 0
     last_probe: float = 0.0
+    eof_sent: bool = False        # until the reader says BYE, the EOF may still be in flight
+
+    @property
+    def busy(self) -> bool:
+        """Something sent or queued for this reader is not yet known to be taken."""
+        return bool(self.queue) or self.credits < self.window or self.eof_sent
 
     def stats(self) -> dict:
         total = self.sent_messages + self.skipped_messages
@@ -65,7 +71,10 @@ class ZmqOutput(OutputInterface):
     def __init__(self, spec: IfcSpec):
         super().__init__(spec)
         self.clients: dict[bytes, Client] = {}
-        self._socket = context().socket(zmq.ROUTER)
+        # Its own context: terminating it at close waits (up to the linger) until the frames
+        # still queued (the EOF) are handed to the readers; a process exiting does not.
+        self._context = zmq.Context()
+        self._socket = self._context.socket(zmq.ROUTER)
         self._socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self._socket.setsockopt(zmq.SNDHWM, 0)
         self._socket.setsockopt(zmq.RCVHWM, 0)
@@ -79,6 +88,7 @@ class ZmqOutput(OutputInterface):
             self._socket.bind(endpoint(spec))
         except zmq.ZMQError as exc:
             self._socket.close(0)
+            self._context.term()
             raise TrapError(f"{spec.label}: cannot listen on {endpoint(spec)}: {exc}") from None
         if self._path is not None:
             os.chmod(self._path, 0o666)
@@ -147,6 +157,8 @@ class ZmqOutput(OutputInterface):
                 if not self._send_to(identity, [kind, body] if body is not None else [kind]):
                     break
                 queue.popleft()
+                if kind == EOF:
+                    client.eof_sent = True
                 if kind == DATA:
                     client.credits -= 1
                     client.sent_messages += count
@@ -155,8 +167,7 @@ class ZmqOutput(OutputInterface):
     def _probe(self, now: float) -> None:
         """Find readers that went away while we wait for their credit."""
         for identity, client in list(self.clients.items()):
-            waiting = client.queue or client.credits < client.window
-            if waiting and now - client.last_probe >= PROBE_INTERVAL:
+            if client.busy and now - client.last_probe >= PROBE_INTERVAL:
                 client.last_probe = now
                 self._send_to(identity, [PING])
 
@@ -208,10 +219,13 @@ class ZmqOutput(OutputInterface):
         self._send_queued()
 
     def _finish(self, grace: float) -> None:
-        """Wait (bounded) until every reader has taken its queue and given back its credit."""
+        """Wait (bounded) until every reader has taken its queue, given back its credit and,
+        after an EOF, said BYE."""
+        if self._socket.closed:     # closed already (a second close after a signal)
+            return
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(
-                c.queue or c.credits < c.window for c in self.clients.values()):
+        while time.monotonic() < deadline and not STOP.is_set() and any(
+                c.busy for c in self.clients.values()):
             self._probe(time.monotonic())
             self._pump(50)
         left = sum(count for c in self.clients.values() for kind, _, count in c.queue)
@@ -219,7 +233,8 @@ class ZmqOutput(OutputInterface):
             log.warning("%s: %d records still queued for slow readers at exit",
                         self.spec.label, left)
             self.counters.dropped_messages += left
-        self._socket.close(linger=int(max(grace, 0.1) * 1000))
+        self._socket.close(linger=int(min(max(grace, 0.1), MAX_LINGER) * 1000))
+        self._context.term()
         if self._path is not None:
             self._path.unlink(missing_ok=True)
 

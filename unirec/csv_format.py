@@ -5,7 +5,12 @@ from __future__ import annotations
 from .batch import RecordBatch
 from .errors import TemplateError
 from .template import Template
-from .text_values import format_column, format_time
+from .text_values import column_conversion, format_time
+
+
+def _literal(text: str) -> str:
+    """Text as part of a printf-style format."""
+    return text.replace("%", "%%")
 
 
 class CsvFormatter:
@@ -14,6 +19,14 @@ class CsvFormatter:
     def __init__(self, template: Template | str, delimiter: str = ","):
         self.template = Template.of(template)
         self.delimiter = delimiter
+        # a batch renders as one printf-style line format applied to each record's values
+        conversions = [column_conversion(ftype) for ftype in self.template.types]
+        self._conversions = [conversion for conversion, _ in conversions]
+        self._arguments = [arguments for _, arguments in conversions]
+        self._line = self._line_format(self._conversions)
+
+    def _line_format(self, items: list[str]) -> str:
+        return _literal(self.delimiter).join(items) + "\n"
 
     def header(self, time_column: bool = False) -> str:
         """The `-t` line: canonical items joined by the delimiter; with logger's `-T` receive-time
@@ -36,11 +49,13 @@ class CsvFormatter:
                                 f"{self.template.spec!r}")
         if not batch.length:
             return ""
-        columns = [format_column(ftype, column)
-                   for ftype, column in zip(self.template.types, batch.columns, strict=True)]
+        line = self._line
         if prefix is not None:
-            columns.insert(0, [prefix] * batch.length)
-        if not columns:
-            return "\n" * batch.length
-        join = self.delimiter.join
-        return "\n".join(map(join, zip(*columns, strict=True))) + "\n"
+            line = self._line_format([_literal(prefix), *self._conversions])
+        arguments = [argument
+                     for column_arguments, column in zip(self._arguments, batch.columns,
+                                                         strict=True)
+                     for argument in column_arguments(column)]
+        if not arguments:
+            return (line % ()) * batch.length
+        return "".join(map(line.__mod__, zip(*arguments, strict=True)))

@@ -8,8 +8,10 @@ its line number, column and field, and skipped: the good lines around it still c
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .batch import RecordBatch, column_from_values
 from .errors import CsvError, TemplateError
@@ -65,8 +67,12 @@ class CsvParser:
 
     def parse(self, lines: Iterable[str], first_line: int = 2) -> ParsedLines:
         """Parse data lines; `first_line` is the number of the first one (the header is 1)."""
+        lines = list(lines)
+        rows = self._split_plain(lines)
+        if rows is not None:
+            return self._convert(rows, range(first_line, first_line + len(rows)), [])
         errors: list[CsvError] = []
-        rows: list[list[str]] = []
+        rows = []
         numbers: list[int] = []
         for number, line in enumerate(lines, start=first_line):
             line = line.rstrip("\r\n")
@@ -85,33 +91,44 @@ class CsvParser:
             numbers.append(number)
         return self._convert(rows, numbers, errors)
 
-    def _convert(self, rows: list[list[str]], numbers: list[int],
+    def _split_plain(self, lines: list[str]) -> list[list[str]] | None:
+        """Every line split at commas when all are records of the header's width with no quotes;
+        None when any needs the line-by-line loop (quotes, a skipped or bad line)."""
+        if self._width == 1 and not self._empty_line_is_record:
+            return None  # an empty line would split into one column but is skipped
+        if '"' in "".join(lines):
+            return None
+        rows = [line.rstrip("\r\n").split(",") for line in lines]
+        return rows if set(map(len, rows)) <= {self._width} else None
+
+    def _convert(self, rows: list[list[str]], numbers: Sequence[int],
                  errors: list[CsvError]) -> ParsedLines:
         texts = list(zip(*rows, strict=True)) if rows else [()] * self._width
         bad: dict[int, CsvError] = {}
         times = None
         if self.has_time_column:
-            times = self._convert_column(_TIME_TYPE, "time", 1, list(texts[0]), numbers, bad)
-        values_by_column = []
-        for position, fld in enumerate(self.columns, start=1 + self.has_time_column):
-            column_texts = list(texts[position - 1])
-            values_by_column.append(
-                self._convert_column(fld.type, str(fld), position, column_texts, numbers, bad))
-        keep = [i for i in range(len(rows)) if i not in bad]
+            times = self._convert_column(_TIME_TYPE, "time", 1, texts[0], numbers, bad)
+            if isinstance(times, np.ndarray):
+                times = times.tolist()
+        values_by_column = [
+            self._convert_column(fld.type, str(fld), position, texts[position - 1], numbers, bad)
+            for position, fld in enumerate(self.columns, start=1 + self.has_time_column)]
+        keep = [i for i in range(len(rows)) if i not in bad] if bad else None
         errors.extend(bad.values())
         errors.sort(key=lambda e: e.line or 0)
         canonical: list = [None] * len(self.columns)
         for target, values in zip(self._targets, values_by_column, strict=True):
-            if len(keep) != len(rows):
-                values = [values[i] for i in keep]
-            canonical[target] = column_from_values(self.template.types[target], values)
-        if times is not None and len(keep) != len(rows):
+            canonical[target] = _column(self.template.types[target], values, keep)
+        if keep is None:
+            return ParsedLines(RecordBatch(self.template, canonical, len(rows)), times,
+                               list(numbers), errors)
+        if times is not None:
             times = [times[i] for i in keep]
-        batch = RecordBatch(self.template, canonical, len(keep))
-        return ParsedLines(batch, times, [numbers[i] for i in keep], errors)
+        return ParsedLines(RecordBatch(self.template, canonical, len(keep)), times,
+                           [numbers[i] for i in keep], errors)
 
-    def _convert_column(self, ftype, label: str, position: int, texts: list[str],
-                        numbers: list[int], bad: dict[int, CsvError]) -> list:
+    def _convert_column(self, ftype, label: str, position: int, texts: Sequence[str],
+                        numbers: Sequence[int], bad: dict[int, CsvError]) -> list | np.ndarray:
         try:
             return parse_column(ftype, texts)
         except (ValueError, OverflowError):
@@ -126,6 +143,15 @@ class CsvParser:
                     bad[row] = CsvError(f"{self.source}:{numbers[row]}: column {position} "
                                         f"({label}): {exc}", numbers[row])
         return values
+
+
+def _column(ftype, values: list | np.ndarray, keep: list[int] | None):
+    """The batch column of one field's parsed values, only the rows in `keep` (None: all)."""
+    if isinstance(values, np.ndarray):  # parse_column made it with the column's dtype
+        return values if keep is None else values[keep]
+    if keep is not None:
+        values = [values[i] for i in keep]
+    return column_from_values(ftype, values)
 
 
 def read_csv(text: str, source: str = "<csv>") -> ParsedLines:

@@ -1,27 +1,26 @@
 """Text forms of raw values, both ways, exactly as NEMEA's logger prints and logreplay reads them.
 
 `FORMATTERS[kind]` and `PARSERS[kind]` map one raw value to text and back; `format_column` and
-`parse_column` apply them to a whole column.
+`parse_column` apply them to a whole column. `column_conversion` gives a printf-style conversion and
+its arguments for a whole column, for renderers that build a line format once per template.
 """
 
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import ipaddr
-from .field_types import FieldType, round_float32
+from .field_types import FIELD_TYPES, FieldType, round_float32
 from .macaddr import parse_mac
 from .urtime import NS_PER_SEC, UrTime
 
 MAX_TEXT_BYTES = 16384
 _CACHE_LIMIT = 1 << 16
-_second_text: dict[int, str] = {}
 _second_value: dict[str, int] = {}
-_mac_value: dict[str, bytes] = {}
 
 
 def _cache_put(cache: dict, key, value) -> None:
@@ -30,14 +29,44 @@ def _cache_put(cache: dict, key, value) -> None:
     cache[key] = value
 
 
+class _Memo:
+    """`convert` remembering its results (up to _CACHE_LIMIT of them)."""
+
+    __slots__ = ("convert", "results")
+
+    def __init__(self, convert: Callable[[Any], Any]):
+        self.convert = convert
+        self.results: dict = {}
+
+    def __call__(self, key):
+        value = self.results.get(key)
+        if value is None:
+            value = self.convert(key)
+            _cache_put(self.results, key, value)
+        return value
+
+    def map(self, keys: Sequence) -> list:
+        """`self(key)` for every key; dict lookups at C speed when all are remembered."""
+        values = list(map(self.results.get, keys))
+        if None in values:
+            values = [self(key) if value is None else value
+                      for key, value in zip(keys, values, strict=True)]
+        return values
+
+
+def _second_prefix(sec: int) -> str:
+    return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(sec))
+
+
+_format_second = _Memo(_second_prefix)
+_format_mac = _Memo(lambda raw: raw.hex(":"))
+_format_ip = _Memo(ipaddr.text_from_raw)
+
+
 def format_time(ns: int) -> str:
     """`YYYY-MM-DDTHH:MM:SS.ffffff`, UTC, microseconds floored."""
     sec, frac = divmod(ns, NS_PER_SEC)
-    prefix = _second_text.get(sec)
-    if prefix is None:
-        prefix = _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(sec))
-        _cache_put(_second_text, sec, prefix)
-    return f"{prefix}.{frac // 1000:06d}"
+    return f"{_format_second(sec)}.{frac // 1000:06d}"
 
 
 def format_string(text: str) -> str:
@@ -77,6 +106,38 @@ def format_column(ftype: FieldType, column) -> list[str]:
         element = FORMATTERS[ftype.element.kind]
         return ["[" + "|".join(map(element, v)) + "]" for v in values]
     return list(map(FORMATTERS[ftype.kind], values))
+
+
+# --- printf-style rendering of whole columns: each gives the arguments of its conversion ---
+
+def _listed(column) -> list:
+    return column.tolist() if isinstance(column, np.ndarray) else list(column)
+
+
+def _time_arguments(column) -> list[list]:
+    ns = np.asarray(column, dtype=np.int64)
+    seconds = (ns // NS_PER_SEC).tolist()
+    return [_format_second.map(seconds),
+            (ns % NS_PER_SEC // 1000).tolist()]
+
+
+_CONVERSIONS: dict[str, tuple[str, Callable[[Any], list[list]]]] = {
+    # %d, %c and %f print exactly what str, chr and _format_float do
+    "int": ("%d", lambda column: [_listed(column)]),
+    "char": ("%c", lambda column: [_listed(column)]),
+    "float": ("%f", lambda column: [_listed(column)]),
+    "time": ("%s.%06d", _time_arguments),
+    "ipaddr": ("%s", lambda column: [_format_ip.map(_listed(column))]),
+    "macaddr": ("%s", lambda column: [_format_mac.map(_listed(column))]),
+}
+
+
+def column_conversion(ftype: FieldType) -> tuple[str, Callable[[Any], list[list]]]:
+    """A printf-style conversion printing one value of the type as `format_value` does, and a
+    function giving a column's arguments for it: one list per `%` in the conversion."""
+    if ftype.element is None and ftype.kind in _CONVERSIONS:
+        return _CONVERSIONS[ftype.kind]
+    return "%s", lambda column: [format_column(ftype, column)]
 
 
 def parse_time(text: str) -> int:
@@ -135,12 +196,8 @@ def _parse_string(text: str) -> str:
     return text
 
 
-def _parse_mac(text: str) -> bytes:
-    raw = _mac_value.get(text)
-    if raw is None:
-        raw = parse_mac(text)
-        _cache_put(_mac_value, text, raw)
-    return raw
+_parse_mac = _Memo(parse_mac)
+_parse_ip = _Memo(ipaddr.raw_from_text)
 
 
 def _parse_float(text: str) -> float:
@@ -158,7 +215,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "int": int,
     "char": _parse_char,
     "float": _parse_float,
-    "ipaddr": ipaddr.raw_from_text,
+    "ipaddr": _parse_ip,
     "macaddr": _parse_mac,
     "time": _parse_time_cached,
     "string": _parse_string,
@@ -202,11 +259,49 @@ def parse_value(ftype: FieldType, text: str) -> Any:
     return value
 
 
-def parse_column(ftype: FieldType, texts: list[str]) -> list:
-    """Fast path for a whole column; raises ValueError if any value is bad (caller retries
-    value by value to find which)."""
+# NEMEA's own time text, digit by digit ("0" is any digit); "|" ends each value of a column
+_TIME_PATTERN = "0000-00-00T00:00:00.000000|"
+_TIME_LOW = np.frombuffer(_TIME_PATTERN.encode(), dtype=np.uint8)
+_TIME_SPAN = np.array([9 if ch == "0" else 0 for ch in _TIME_PATTERN], dtype=np.uint8)
+_MAX_TIME_US = FIELD_TYPES["time"].bounds[1] // 1000  # type: ignore[index]
+
+
+def _parse_time_column(texts: Sequence[str]) -> np.ndarray | None:
+    """Times all in logger's exact form (`YYYY-MM-DDTHH:MM:SS.ffffff`) parsed by numpy, or None
+    when any is in another form, invalid or out of range (the caller parses them one by one)."""
+    joined = "|".join(texts) + "|"
+    if len(joined) != len(_TIME_PATTERN) * len(texts) or not joined.isascii():
+        return None
+    grid = np.frombuffer(joined.encode(), dtype=np.uint8).reshape(len(texts), -1)
+    # uint8 arithmetic wraps, so a byte below its pattern's low end is also far above the span
+    if not ((grid - _TIME_LOW) <= _TIME_SPAN).all():
+        return None
+    try:
+        # microseconds: years up to 9999 fit without wrapping around, unlike nanoseconds
+        micro = np.array(texts, dtype="datetime64[us]").view(np.int64)
+    except ValueError:  # day, hour, ... out of range: the slow path says which
+        return None
+    if micro.min() < 0 or micro.max() > _MAX_TIME_US:
+        return None
+    return micro * 1000
+
+
+def parse_column(ftype: FieldType, texts: Sequence[str]) -> list | np.ndarray:
+    """Fast path for a whole column: raw values, or a numpy array of the column's dtype for some
+    fixed-size types; raises ValueError if any value is bad (caller retries value by value to
+    find which)."""
     if ftype.element is not None or ftype.name == "float":
         return [parse_value(ftype, text) for text in texts]
+    if ftype.kind == "int":
+        return np.array(texts, dtype=ftype.dtype)  # int() of each text, range-checked
+    if ftype.kind == "ipaddr":
+        return _parse_ip.map(texts)
+    if ftype.kind == "macaddr":
+        return _parse_mac.map(texts)
+    if ftype.kind == "time" and texts:
+        column = _parse_time_column(texts)
+        if column is not None:
+            return column
     values = list(map(PARSERS[ftype.kind], texts))
     if ftype.bounds is not None and values:
         low, high = ftype.bounds
