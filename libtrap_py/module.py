@@ -146,6 +146,10 @@ class Module:
         else:
             port.send_messages(message.messages())
 
+    def stats(self) -> dict:
+        """Module-specific counters for the service endpoint (for example packets seen)."""
+        return {}
+
     def request_stop(self) -> None:
         """Stop after the current batch (for example after `-c N` records)."""
         self.stop_requested = True

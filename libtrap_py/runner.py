@@ -89,7 +89,7 @@ class Runner:
     def stats(self) -> dict:
         return {"in_cnt": len(self.inputs), "out_cnt": len(self.outputs),
                 "in": [i.stats() for i in list(self.inputs)],
-                "out": [o.stats() for o in list(self.outputs)]}
+                "out": [o.stats() for o in list(self.outputs)], "module": self.module.stats()}
 
     def info(self) -> dict:
         module = self.module
