@@ -159,7 +159,8 @@ class Runner:
 
     def _poll(self, inputs: list[InputInterface]) -> None:
         handles = [ifc.poll_handle() for ifc in inputs]
-        if any(h is None for h in handles):
+        if any(h is None for h in handles):   # an input waiting to reconnect
+            time.sleep(0.01)
             return
         poller = zmq.Poller()
         for handle in handles:
@@ -201,4 +202,4 @@ class Runner:
                 output.close(0.1)
         if getattr(self, "service", None) is not None:
             self.service.close()
-        context().term()   # lets every socket's linger deliver what is still in flight
+        context().destroy(linger=2000)   # lets lingering sockets deliver what is in flight

@@ -72,7 +72,7 @@ class ZmqInput(InputInterface):
         return self._is_connected
 
     def poll_handle(self):
-        return self._socket
+        return None if self._retry_at else self._socket
 
     def _events(self) -> None:
         while self._monitor.poll(0):
