@@ -57,6 +57,9 @@ class OutputPort:
     def send_batch(self, batch: RecordBatch) -> None:
         raise NotImplementedError
 
+    def send_record(self, record: Record) -> None:
+        raise NotImplementedError
+
     def send_payload(self, payload: bytes, count: int) -> None:
         raise NotImplementedError
 
@@ -129,9 +132,10 @@ class Module:
         return self.ports[output].format.template  # type: ignore[union-attr]
 
     def emit(self, data: Record | RecordBatch, output: int = 0) -> None:
-        batch = data if isinstance(data, RecordBatch) else \
-            RecordBatch.from_records([data], data.template)
-        self.ports[output].send_batch(batch)
+        if isinstance(data, RecordBatch):
+            self.ports[output].send_batch(data)
+        else:
+            self.ports[output].send_record(data)
 
     def emit_messages(self, messages: list, output: int = 0) -> None:
         self.ports[output].send_messages(messages)

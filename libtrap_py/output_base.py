@@ -39,6 +39,7 @@ class OutputInterface:
         self.format: DataFormat | None = None
         self.counters = OutputCounters()
         self._pending: list[RecordBatch] = []
+        self._pending_rows: list[list] = []        # single records, sealed into a batch
         self._pending_messages: list = []
         self._pending_count = 0
         self._pending_bytes = 0
@@ -77,6 +78,7 @@ class OutputInterface:
             for position in range(batch.length):
                 self._send_payload(batch.take([position]), 1)
             return
+        self._seal_rows()
         self._pending.append(batch)
         self._pending_count += batch.length
         self._pending_bytes += batch.length * self._record_size
@@ -84,7 +86,25 @@ class OutputInterface:
             self.flush(autoflush=False)
 
     def send_record(self, record: Record) -> None:
-        self.send_batch(RecordBatch.from_records([record], record.template))
+        """Queue one record; records are gathered as rows and become one batch per flush."""
+        self._require_format(FormatType.UNIREC)
+        if record.template.spec != self.format.spec:  # type: ignore[union-attr]
+            raise TrapError(f"{self.spec.label}: record template {record.template.spec!r} is "
+                            f"not the announced {self.format.spec!r}")  # type: ignore[union-attr]
+        if not self.spec.buffer:
+            self._send_payload(RecordBatch.from_rows(record.template, [record.raw_values]), 1)
+            return
+        self._pending_rows.append(list(record.raw_values))
+        self._pending_count += 1
+        self._pending_bytes += self._record_size
+        if self._pending_bytes >= self.spec.buffer_size:
+            self.flush(autoflush=False)
+
+    def _seal_rows(self) -> None:
+        if self._pending_rows:
+            self._pending.append(RecordBatch.from_rows(self.format.template,  # type: ignore
+                                                       self._pending_rows))
+            self._pending_rows = []
 
     def send_payload(self, payload: bytes, count: int) -> None:
         """Forward an encoded UniRec payload of the announced template without decoding it."""
@@ -118,6 +138,7 @@ class OutputInterface:
         if self._pending_messages:
             payload = encode_messages(self._pending_messages)
         else:
+            self._seal_rows()
             batch = self._pending[0] if len(self._pending) == 1 \
                 else RecordBatch.concat(self._pending)
             payload = codec_for(batch.template).encode(batch)

@@ -50,6 +50,9 @@ class InterfacePort:
     def send_batch(self, batch) -> None:
         self._guard(self.output.send_batch, batch)
 
+    def send_record(self, record) -> None:
+        self._guard(self.output.send_record, record)
+
     def send_payload(self, payload: bytes, count: int) -> None:
         self._guard(self.output.send_payload, payload, count)
 

@@ -183,7 +183,7 @@ class RecordBatch:
         if not batches:
             raise TemplateError("cannot concatenate no batches")
         template = batches[0].template
-        if any(b.template != template for b in batches):
+        if any(b.template is not template and b.template != template for b in batches):
             raise TemplateError("cannot concatenate batches of different templates")
         columns = []
         for i, ftype in enumerate(template.types):

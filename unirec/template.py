@@ -86,7 +86,7 @@ class Template:
         return name in self.index
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Template) and self.spec == other.spec
+        return self is other or (isinstance(other, Template) and self.spec == other.spec)
 
     def __hash__(self) -> int:
         return hash(self.spec)
