@@ -55,7 +55,7 @@ def _option(field: dataclasses.Field) -> click.Option:
         return click.Option(names, multiple=True, default=default,
                             help=meta.get("help", ""), show_default=bool(default))
     kind = meta.get("type") or _CLICK_TYPES.get(type(default), click.STRING)
-    return click.Option(names, type=kind, default=default,
+    return click.Option(names, type=kind, default=default, metavar=meta.get("metavar"),
                         required=meta.get("required", False), help=meta.get("help", ""),
                         show_default=default is not None and default != "")
 

@@ -107,7 +107,8 @@ class Module:
         """One record."""
 
     def produce(self) -> bool:
-        """For modules without inputs: send the next piece of data; False when done."""
+        """For modules without inputs: send the next piece of data; False when done. The
+        runtime calls it back to back, so a producer that waits for something sleeps here."""
         return False
 
     def on_tick(self, now: float) -> None:

@@ -14,6 +14,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "unirecfilter": ("modules.unirecfilter", "Select records by a filter, project templates."),
     "flowcounter": ("modules.flowcounter", "Count flows, packets and bytes."),
     "merger": ("modules.merger", "Merge several inputs into one output."),
+    "proto_traffic": ("modules.proto_traffic", "Flows, packets, bytes per IP protocol."),
+    "link_traffic": ("modules.link_traffic", "Flows, packets, bytes per link and direction."),
+    "ipv6stats": ("modules.ipv6stats", "Share of IPv4, native IPv6 and tunnelled IPv6."),
+    "sensor_generator": ("modules.examples.sensor_generator",
+                         "Example producer: made-up sensor records."),
     "info": ("modules.module_info", "Print a running module's counters and description."),
 }
 

@@ -1,0 +1,1 @@
+"""Small example modules to copy from when writing your own."""
