@@ -475,6 +475,8 @@ def reproduce_command(args: argparse.Namespace) -> str:
         command += ["--out-opts", args.out_opts]
     if args.pin:
         command += ["--pin", args.pin]
+    if args.tmpdir:
+        command += ["--tmpdir", args.tmpdir]
     if args.profile:
         command += ["--profile", args.profile, "--profile-hop", args.profile_hop,
                     "--profile-clock", args.profile_clock]
@@ -682,4 +684,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except ChildFailed as exc:
+        sys.exit(f"benchmark failed: {exc}")
