@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ipv6stats": ("modules.ipv6stats", "Share of IPv4, native IPv6 and tunnelled IPv6."),
     "sensor_generator": ("modules.examples.sensor_generator",
                          "Example producer: made-up sensor records."),
+    "flow_meter": ("modules.flow_meter.meter", "Packets (pcap or live) to flow records."),
     "info": ("modules.module_info", "Print a running module's counters and description."),
 }
 

@@ -1,0 +1,3 @@
+from .meter import main
+
+main()

@@ -1,0 +1,70 @@
+"""Exported flows to UniRec batches: ipfixprobe's biflow basic template, or the uniflow one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unirec import RecordBatch, Template
+
+from .flow_cache import (
+    BYTES,
+    BYTES_REV,
+    DST_MAC,
+    FIRST,
+    FLAGS,
+    FLAGS_REV,
+    LAST,
+    PACKETS,
+    PACKETS_REV,
+    SRC_MAC,
+    TOS,
+    TTL,
+    ExportedFlows,
+)
+
+BIFLOW_TEMPLATE = Template.parse(
+    "ipaddr DST_IP,ipaddr SRC_IP,uint64 BYTES,uint64 BYTES_REV,uint64 LINK_BIT_FIELD,"
+    "time TIME_FIRST,time TIME_LAST,macaddr DST_MAC,macaddr SRC_MAC,uint32 PACKETS,"
+    "uint32 PACKETS_REV,uint16 DST_PORT,uint16 SRC_PORT,uint8 DIR_BIT_FIELD,uint8 PROTOCOL,"
+    "uint8 TCP_FLAGS,uint8 TCP_FLAGS_REV")
+UNIFLOW_TEMPLATE = Template.parse(
+    "ipaddr DST_IP,ipaddr SRC_IP,uint64 BYTES,uint64 LINK_BIT_FIELD,time TIME_FIRST,"
+    "time TIME_LAST,uint32 PACKETS,uint16 DST_PORT,uint16 SRC_PORT,uint8 DIR_BIT_FIELD,"
+    "uint8 PROTOCOL,uint8 TCP_FLAGS,uint8 TOS,uint8 TTL")
+
+
+def _column(flows: list[list], position: int) -> list:
+    return [flow[position] for flow in flows]
+
+
+def _raw(values: list[bytes], dtype: str) -> np.ndarray:
+    return np.frombuffer(b"".join(values), dtype=dtype)
+
+
+def flow_batch(exported: ExportedFlows, biflow: bool, link: int, direction: int) -> RecordBatch:
+    keys, flows, count = exported.keys, exported.flows, len(exported)
+    src, dst, sport, dport, proto, _vlan = zip(*keys, strict=True) if keys else ([],) * 6
+    columns = {
+        "SRC_IP": _raw(src, "V16"), "DST_IP": _raw(dst, "V16"),
+        "SRC_PORT": np.array(sport, dtype=np.uint16), "DST_PORT": np.array(dport, np.uint16),
+        "PROTOCOL": np.array(proto, dtype=np.uint8),
+        "TIME_FIRST": np.array(_column(flows, FIRST), dtype=np.int64),
+        "TIME_LAST": np.array(_column(flows, LAST), dtype=np.int64),
+        "PACKETS": np.array(_column(flows, PACKETS), dtype=np.uint32),
+        "BYTES": np.array(_column(flows, BYTES), dtype=np.uint64),
+        "TCP_FLAGS": np.array(_column(flows, FLAGS), dtype=np.uint8),
+        "LINK_BIT_FIELD": np.full(count, link, dtype=np.uint64),
+        "DIR_BIT_FIELD": np.full(count, direction, dtype=np.uint8),
+    }
+    if biflow:
+        columns.update({
+            "PACKETS_REV": np.array(_column(flows, PACKETS_REV), dtype=np.uint32),
+            "BYTES_REV": np.array(_column(flows, BYTES_REV), dtype=np.uint64),
+            "TCP_FLAGS_REV": np.array(_column(flows, FLAGS_REV), dtype=np.uint8),
+            "SRC_MAC": _raw(_column(flows, SRC_MAC), "V6"),
+            "DST_MAC": _raw(_column(flows, DST_MAC), "V6"),
+        })
+        return RecordBatch.from_columns(BIFLOW_TEMPLATE, count, columns)
+    columns["TTL"] = np.array(_column(flows, TTL), dtype=np.uint8)
+    columns["TOS"] = np.array(_column(flows, TOS), dtype=np.uint8)
+    return RecordBatch.from_columns(UNIFLOW_TEMPLATE, count, columns)

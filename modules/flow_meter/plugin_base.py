@@ -1,0 +1,47 @@
+"""Flow plugins: extra fields on their own output interface, computed only from the packets
+they ask for (a vectorised mask), so the basic path stays fast."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from unirec import Template
+
+from .flow_cache import PLUGIN_STATE
+
+
+class FlowPlugin:
+    name: ClassVar[str]
+    fields: ClassVar[str]                 # UniRec template of the added fields
+    description: ClassVar[str] = ""
+
+    @property
+    def template(self) -> Template:
+        return Template.parse(self.fields)
+
+    def wants(self, columns) -> np.ndarray:
+        """Boolean mask of the chunk's packets this plugin looks at."""
+        raise NotImplementedError
+
+    def update(self, flow: list, reverse: bool, columns, position: int,
+               packets: list[bytes]) -> bool:
+        """Look at one packet of `flow`; True asks the cache to export the flow now."""
+        raise NotImplementedError
+
+    def values(self, key: tuple, flow: list) -> dict[str, Any] | None:
+        """The raw values of the plugin's fields for an exported flow; None = the flow has no
+        data for this plugin (it is not sent on the plugin's output)."""
+        state = flow[PLUGIN_STATE]
+        return None if state is None else state.get(self.name)
+
+    def store(self, flow: list, values: dict[str, Any]) -> None:
+        if flow[PLUGIN_STATE] is None:
+            flow[PLUGIN_STATE] = {}
+        flow[PLUGIN_STATE][self.name] = values
+
+    @staticmethod
+    def payload(columns, position: int, packets: list[bytes]) -> bytes:
+        offset = int(columns.payload_offset[position])
+        return packets[int(columns.packet_index[position])][offset:] if offset >= 0 else b""

@@ -1,0 +1,47 @@
+"""The registry of flow plugins (`-p dns,http,...`) and their output batches."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unirec import RecordBatch
+from unirec.batch import column_from_values
+
+from .dns_plugin import DnsPlugin
+from .flow_cache import ExportedFlows
+from .http_plugin import HttpPlugin
+from .plugin_base import FlowPlugin
+from .simple_plugins import IcmpPlugin, VlanPlugin
+from .tls_plugin import TlsPlugin
+
+PLUGINS: dict[str, type[FlowPlugin]] = {
+    plugin.name: plugin for plugin in (DnsPlugin, HttpPlugin, TlsPlugin, IcmpPlugin, VlanPlugin)
+}
+
+
+def make_plugins(names: str) -> list[FlowPlugin]:
+    """`dns,http` -> plugin objects; an unknown name is an error listing the known ones."""
+    plugins = []
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        if name not in PLUGINS:
+            raise ValueError(f"-p {names}: unknown plugin {name!r} "
+                             f"(known: {', '.join(sorted(PLUGINS))})")
+        plugins.append(PLUGINS[name]())
+    return plugins
+
+
+def plugin_batch(plugin: FlowPlugin, basic: RecordBatch,
+                 exported: ExportedFlows) -> RecordBatch | None:
+    """The flows that have data for `plugin`: basic fields plus the plugin's fields."""
+    values = [plugin.values(key, flow) for key, flow in zip(exported.keys, exported.flows,
+                                                            strict=True)]
+    chosen = [i for i, v in enumerate(values) if v is not None]
+    if not chosen:
+        return None
+    template = basic.template.union(plugin.template)
+    batch = basic.take(np.array(chosen, dtype=np.intp)).project(template)
+    for field in plugin.template.fields:
+        position = template.index[field.name]
+        batch.columns[position] = column_from_values(
+            field.type, [values[i][field.name] for i in chosen])
+    return batch

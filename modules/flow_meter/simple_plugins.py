@@ -1,0 +1,37 @@
+"""Plugins that only need header fields: icmp (type and code) and vlan (the tag)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .flow_cache import ICMP
+from .plugin_base import FlowPlugin
+
+
+class IcmpPlugin(FlowPlugin):
+    name = "icmp"
+    fields = "uint16 L4_ICMP_TYPE_CODE"
+    description = "ICMP/ICMPv6 type*256+code of the flow's first packet"
+
+    def wants(self, columns) -> np.ndarray:
+        return (columns.protocol == 1) | (columns.protocol == 58)
+
+    def update(self, flow, reverse, columns, position, packets) -> bool:
+        if self.values((), flow) is None:
+            self.store(flow, {"L4_ICMP_TYPE_CODE": flow[ICMP]})
+        return False
+
+
+class VlanPlugin(FlowPlugin):
+    name = "vlan"
+    fields = "uint16 VLAN_ID"
+    description = "the outermost 802.1Q VLAN id of tagged flows"
+
+    def wants(self, columns) -> np.ndarray:
+        return np.zeros(columns.count, dtype=bool)
+
+    def update(self, flow, reverse, columns, position, packets) -> bool:
+        return False
+
+    def values(self, key, flow):
+        return {"VLAN_ID": key[5]} if key[5] else None

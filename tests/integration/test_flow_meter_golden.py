@@ -1,0 +1,47 @@
+"""flow_meter against NEMEA's own probe: the same captures give the same flows, byte for byte
+in logger CSV (ipfixprobe's output is in ../shared/data/nemea/)."""
+
+from __future__ import annotations
+
+
+def _logged(spawn, path) -> list[str]:
+    proc = spawn("nemea", "logger", "-t", "-i", f"f:{path}")
+    assert proc.wait(30) == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def test_syn_scan_flows_equal_ipfixprobe(spawn, shared_data, tmp_path):
+    out = tmp_path / "flows.trapcap"
+    meter = spawn("nemea", "flow_meter", "-r",
+                  str(shared_data / "pcaps/scan/evilfingers__TCP_SYN_SCAN.pcap"), "-i", f"f:{out}")
+    assert meter.wait(60) == 0, meter.stderr
+    expected = (shared_data / "nemea/synscan_flows.logger.csv").read_text().splitlines()
+    lines = _logged(spawn, out)
+    assert lines[0] == expected[0]
+    assert sorted(lines[1:]) == sorted(expected[1:])
+
+
+def test_dns_plugin_equals_ipfixprobe(spawn, shared_data, tmp_path):
+    basic, dns = tmp_path / "basic.trapcap", tmp_path / "dns.trapcap"
+    capture = shared_data / "pcaps/debian/dpkt__dns_icmp.pcap"
+    meter = spawn("nemea", "flow_meter", "-r", str(capture), "-p", "dns",
+                  "-i", f"f:{basic},f:{dns}")
+    assert meter.wait(60) == 0, meter.stderr
+    expected = (shared_data / "nemea/dns_flows.logger.csv").read_text().splitlines()
+    lines = _logged(spawn, dns)
+    assert lines[0] == expected[0]
+    assert sorted(lines[1:]) == sorted(expected[1:])
+    assert len(_logged(spawn, basic)) == 1 + 14   # every flow, DNS messages split as above
+
+
+def test_bad_options_are_one_line_errors(spawn, tmp_path):
+    cases = [(["-i", "b:"], "give either -r FILE"),
+             (["-r", str(tmp_path / "missing.pcap"), "-i", "b:"], "missing.pcap"),
+             (["-r", "x.pcap", "-p", "dns", "-i", "b:"], "needs 2 output interfaces"),
+             (["-r", "x.pcap", "-p", "nope", "-i", "b:,b:"], "unknown plugin 'nope'"),
+             (["-r", "x.pcap", "-t", "a:b", "-i", "b:"], "-t a:b")]
+    for args, message in cases:
+        proc = spawn("nemea", "flow_meter", *args)
+        assert proc.wait(30) != 0
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, lines)

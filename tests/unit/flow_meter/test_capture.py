@@ -1,0 +1,280 @@
+"""read_packets / live_packets: pcap and pcapng variants, chunking, errors, BPF, live capture."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import logging
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from modules.flow_meter.capture import CaptureError, PacketChunk, live_packets, read_packets
+from modules.flow_meter.packet_parser import PacketParser
+
+from .capfiles import epb, idb, opb, other_block, shb, spb, write_pcap
+from .packets import ethernet, ipv4, ipv6, tcp, udp
+
+T0 = 1_700_000_000_123_456_789  # ns
+
+
+def frames(count: int, start=0) -> list[bytes]:
+    out = []
+    for i in range(start, start + count):
+        l4 = udp(1000 + i, 53) if i % 2 else tcp(2000 + i, 80)
+        out.append(ethernet(ipv4(l4, src=f"10.0.0.{i % 250 + 1}")))
+    return out
+
+
+def collect(chunks) -> tuple[list, list, list, list]:
+    linktypes, times, packets, wires = [], [], [], []
+    for chunk in chunks:
+        assert isinstance(chunk, PacketChunk)
+        assert len(chunk.times_ns) == len(chunk.packets) == len(chunk.wire_lengths) > 0
+        linktypes.append(chunk.linktype)
+        times += chunk.times_ns
+        packets += chunk.packets
+        wires += chunk.wire_lengths
+    return linktypes, times, packets, wires
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("nano", [False, True])
+def test_pcap_byte_orders_and_resolutions(tmp_path, order, nano):
+    data = frames(5)
+    times = [T0 + i * 1_000_001 for i in range(5)]
+    path = write_pcap(tmp_path / "x.pcap", list(zip(times, data, strict=True)), order=order,
+                      nano=nano)
+    linktypes, got_times, packets, wires = collect(read_packets(path))
+    assert linktypes == [1] and packets == data
+    assert got_times == (times if nano else [t // 1000 * 1000 for t in times])
+    assert wires == [len(d) for d in data]
+
+
+def test_modified_pcap_and_wire_lengths(tmp_path):
+    data = frames(3)
+    path = write_pcap(tmp_path / "m.pcap", [(T0, data[0], 1500), (T0 + 1, data[1]),
+                                            (T0 + 2, data[2], 9000)], modified=True)
+    _, _, packets, wires = collect(read_packets(path))
+    assert packets == data and wires == [1500, len(data[1]), 9000]
+
+
+def test_records_longer_than_the_snaplen_are_cut_by_libpcap(tmp_path):
+    data = frames(4)
+    path = write_pcap(tmp_path / "s.pcap", [(T0 + i, d) for i, d in enumerate(data)],
+                      snaplen=50)
+    _, times, packets, wires = collect(read_packets(path))
+    assert packets == [d[:50] for d in data]
+    assert wires == [len(d) for d in data]
+    assert times == [(T0 + i) // 1000 * 1000 for i in range(4)]
+    chunk = next(iter(read_packets(path)))
+    raw = chunk.buffer
+    for i, packet in enumerate(chunk.packets):
+        start = int(raw.starts[i])
+        assert raw.buffer[start:start + int(raw.lengths[i])].tobytes() == packet
+
+
+def test_chunks_and_several_files_in_order(tmp_path):
+    first = write_pcap(tmp_path / "a.pcap", [(T0 + i * 1000, d) for i, d in
+                                             enumerate(frames(10))])
+    raw = [ipv6(udp(7, 9)) for _ in range(4)]
+    second = write_pcap(tmp_path / "b.pcap", [(T0 + 10**9 + i * 1000, d) for i, d in
+                                              enumerate(raw)], linktype=101)
+    chunks = list(read_packets([first, str(second)], chunk=3))
+    assert [len(c) for c in chunks] == [3, 3, 3, 1, 3, 1]
+    assert [c.linktype for c in chunks] == [1, 1, 1, 1, 101, 101]
+    _, times, packets, _ = collect(chunks)
+    assert packets == frames(10) + raw
+    assert times == sorted(times)
+
+
+def test_buffer_matches_packets_and_parse_is_the_same_without_it(tmp_path):
+    path = write_pcap(tmp_path / "a.pcap", [(T0 + i, d) for i, d in enumerate(frames(50))])
+    for chunk in read_packets(path, chunk=17):
+        raw = chunk.buffer
+        assert raw is not None and raw.packets is chunk.packets
+        for i, packet in enumerate(chunk.packets):
+            start = int(raw.starts[i])
+            assert raw.buffer[start:start + len(packet)].tobytes() == packet
+        with_buffer = PacketParser().parse(chunk)
+        without = PacketParser().parse(dataclasses.replace(chunk, packets=list(chunk.packets)))
+        for field in dataclasses.fields(with_buffer):
+            a, b = getattr(with_buffer, field.name), getattr(without, field.name)
+            assert np.array_equal(a, b), field.name
+
+
+def test_tiny_timestamps_keep_capture_order(tmp_path):
+    # pypcap hands packets to list.insert(ts, packet); timestamps below the chunk length
+    # (the first ns of 1970) must not reorder them
+    data = frames(20)
+    times = [5, 0, 3, 3, 1, *range(100, 115)]
+    path = write_pcap(tmp_path / "z.pcap", list(zip(times, data, strict=True)), nano=True)
+    _, got_times, packets, _ = collect(read_packets(path))
+    assert packets == data and got_times == times
+
+
+def test_truncated_last_record_keeps_the_packets_before_it(tmp_path, caplog):
+    data = frames(3)
+    path = write_pcap(tmp_path / "t.pcap", [(T0 + i, d) for i, d in enumerate(data)])
+    blob = path.read_bytes()
+    path.write_bytes(blob[:-10])
+    with caplog.at_level(logging.WARNING):
+        _, _, packets, _ = collect(read_packets(path))
+    assert packets == data[:2]
+    assert "t.pcap" in caplog.text and "truncated" in caplog.text
+    path.write_bytes(blob[:-len(data[2]) - 9])  # cut inside the record header
+    _, _, packets, _ = collect(read_packets(path))
+    assert packets == data[:2]
+
+
+def test_bad_files_raise_capture_error_naming_the_file(tmp_path):
+    good = write_pcap(tmp_path / "good.pcap", [(T0, frames(1)[0])])
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, not a capture\n")
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(b"")
+    packed = tmp_path / "x.pcap.gz"
+    packed.write_bytes(gzip.compress(good.read_bytes()))
+    header_only = tmp_path / "header.pcap"
+    header_only.write_bytes(good.read_bytes()[:10])
+    for bad, words in [(tmp_path / "missing.pcap", "does not exist"), (tmp_path, "directory"),
+                       (text, "not a pcap"), (empty, "empty"), (packed, "gzip")]:
+        with pytest.raises(CaptureError, match=words) as info:
+            read_packets([good, bad])  # checked before any packet is produced
+        assert str(bad) in str(info.value)
+    with pytest.raises(CaptureError, match=r"header\.pcap"):
+        list(read_packets(header_only))
+    with pytest.raises(ValueError):
+        read_packets(good, chunk=0)
+
+
+def test_header_only_pcap_has_no_packets(tmp_path):
+    path = write_pcap(tmp_path / "h.pcap", [])
+    assert list(read_packets(path)) == []
+
+
+def test_bpf_filter_on_files(tmp_path):
+    data = frames(10)  # odd: UDP, even: TCP
+    path = write_pcap(tmp_path / "f.pcap", [(T0 + i, d) for i, d in enumerate(data)])
+    _, _, packets, _ = collect(read_packets(path, bpf="udp"))
+    assert packets == data[1::2]
+    chunk = next(iter(read_packets(path, bpf="tcp")))
+    assert chunk.buffer.packets is chunk.packets
+    columns = PacketParser().parse(chunk)
+    assert columns.protocol.tolist() == [6] * 5
+    assert columns.src_port.tolist() == [2000 + i for i in range(0, 10, 2)]
+    ng = tmp_path / "f.pcapng"
+    ng.write_bytes(shb() + idb(1) + b"".join(epb(0, i, d) for i, d in enumerate(data)))
+    _, _, packets, _ = collect(read_packets(ng, bpf="udp"))
+    assert packets == data[1::2]
+    with pytest.raises(CaptureError, match="BPF"):
+        list(read_packets(path, bpf="not a ( filter"))
+
+
+# --- pcapng ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_pcapng_interfaces_link_types_and_resolutions(tmp_path, order):
+    eth = frames(3)
+    raw = [ipv4(udp(5, 6)), ipv6(tcp(7, 8))]
+    blob = (shb(order) + idb(1, order) + idb(101, order, tsresol=9)
+            + idb(1, order, tsresol=0x80 | 10, tsoffset=100)
+            + epb(0, 1_700_000_000_000_001, eth[0], order, wire=1514, comment=b"first")
+            + other_block(0x00000004, order)  # name resolution block: skipped
+            + epb(1, 1_700_000_000_000_000_002, raw[0], order)
+            + other_block(0x00000BAD, order)  # custom block: skipped
+            + epb(1, 1_700_000_000_000_000_003, raw[1], order)
+            + epb(2, 3 * 1024, eth[1], order)
+            + opb(0, 1_700_000_000_000_004, eth[2], order)
+            + other_block(0x00000005, order))  # interface statistics: skipped
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(blob)
+    chunks = list(read_packets(path))
+    assert [c.linktype for c in chunks] == [1, 101, 1]
+    _, times, packets, wires = collect(chunks)
+    assert packets == [eth[0], raw[0], raw[1], eth[1], eth[2]]
+    assert times == [1_700_000_000_000_001_000, 1_700_000_000_000_000_002,
+                     1_700_000_000_000_000_003, 103 * 10**9,  # 3*1024 ticks of 2^-10 s + 100 s
+                     1_700_000_000_000_004_000]
+    assert wires[0] == 1514
+    columns = [PacketParser().parse(c) for c in chunks]
+    assert [c.count for c in columns] == [1, 2, 2]
+
+
+def test_pcapng_sections_simple_packets_and_corrupt_tail(tmp_path, caplog):
+    data = frames(4)
+    blob = (shb("<") + idb(1, "<", snaplen=40) + spb(data[0], "<")
+            + shb(">") + idb(1, ">") + epb(0, 5, data[1], ">") + spb(data[2], ">")
+            + epb(3, 6, data[3], ">"))  # undeclared interface: skipped
+    path = tmp_path / "s.pcapng"
+    path.write_bytes(blob + b"\x06\x00\x00\x00\xff\x00")  # cut block at the end
+    with caplog.at_level(logging.WARNING):
+        _, times, packets, wires = collect(read_packets(path))
+    assert packets == [data[0][:40], data[1], data[2]]
+    assert wires == [len(data[0]), len(data[1]), len(data[2])]
+    assert times[1] == 5000
+    assert "s.pcapng" in caplog.text and "undeclared" in caplog.text
+
+
+def test_pcapng_unsupported_version_stops_reading(tmp_path, caplog):
+    data = frames(2)
+    path = tmp_path / "v.pcapng"
+    path.write_bytes(shb() + idb(1) + epb(0, 1, data[0]) + shb(major=2) + idb(1)
+                     + epb(0, 2, data[1]))
+    with caplog.at_level(logging.WARNING):
+        _, _, packets, _ = collect(read_packets(path))
+    assert packets == data[:1] and "version 2" in caplog.text
+
+
+def test_pcapng_reference_counts(shared_data):
+    """gopacket's pcapng conformance files: packet counts as capinfos gives them."""
+    expected = {}
+    for line in (shared_data / "pcaps/expected/reference_flow_counts.tsv").read_text() \
+            .splitlines()[1:]:
+        name, packets = line.split("\t")[:2]
+        if name.endswith(".pcapng") and packets:
+            expected[name] = int(packets)
+    assert len(expected) > 40
+    for name, count in expected.items():
+        got = sum(len(c) for c in read_packets(shared_data / "pcaps" / name))
+        assert got == count, name
+
+
+# --- live ------------------------------------------------------------------------------------
+
+def test_live_capture_on_loopback_gives_idle_chunks_and_stops():
+    stop = threading.Event()
+    try:
+        chunks = live_packets("lo", 65535, False, "udp port 45679", chunk=100, timeout_ms=50,
+                              stop=stop)
+        started = time.monotonic()
+        first = next(chunks)
+    except CaptureError as e:
+        pytest.skip(f"no live capture here: {e}")
+    assert len(first) == 0 and first.linktype == 1  # idle: an empty chunk after ~50 ms
+    assert time.monotonic() - started < 2
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for size in range(5):
+            sender.sendto(b"x" * size, ("127.0.0.1", 45679))
+    finally:
+        sender.close()
+    got = []
+    deadline = time.monotonic() + 5
+    while len(got) < 5 and time.monotonic() < deadline:
+        got += next(chunks).packets
+    assert len(got) == 5
+    columns = PacketParser().parse(PacketChunk(1, list(range(5)), got, [len(p) for p in got]))
+    assert columns.dst_port.tolist() == [45679] * 5
+    stop.set()
+    assert next(chunks, None) is None
+
+
+def test_live_capture_errors():
+    with pytest.raises(CaptureError, match="nonexistent0"):
+        next(live_packets("nonexistent0"))
+    with pytest.raises(CaptureError):
+        live_packets("")
