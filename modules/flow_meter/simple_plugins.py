@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flow_cache import ICMP
 from .plugin_base import FlowPlugin
 
 
@@ -17,8 +16,8 @@ class IcmpPlugin(FlowPlugin):
         return (columns.protocol == 1) | (columns.protocol == 58)
 
     def update(self, flow, reverse, columns, position, packets) -> bool:
-        if self.values((), flow) is None:
-            self.store(flow, {"L4_ICMP_TYPE_CODE": flow[ICMP]})
+        if self.values((), flow) is None:   # the flow's first ICMP packet
+            self.store(flow, {"L4_ICMP_TYPE_CODE": int(columns.icmp_type_code[position])})
         return False
 
 
