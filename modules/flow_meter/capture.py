@@ -21,6 +21,9 @@ changes, e.g. at a file boundary or between the interfaces of a pcapng file).
   any packet is produced. A capture that ends in a truncated record or a corrupt block is
   read up to that point, with a warning in the log (the stream goes on with the next file).
 
+`PacketChunk.buffer` (a ChunkBuffer) is an optional extra the pcap reader fills so the
+parser can skip joining the packets; chunks built by hand leave it None.
+
 Timestamps are integer nanoseconds since the epoch. `chunk.linktype` uses the LINKTYPE_*
 numbering of the file formats (raw IP = 101 even where libpcap reports DLT_RAW = 12/14).
 Live capture: pypcap does not expose the original length, so `wire_lengths` are the
@@ -78,7 +81,7 @@ class ChunkBuffer:
     """Optional companion of a PacketChunk: the same packets already laid out in one numpy
     buffer, so the parser need not join them. Valid only while `packets` is the chunk's own
     `packets` list (a chunk rebuilt with another list, e.g. by `dataclasses.replace`, drops
-    back to joining)."""
+    back to joining); so do not change the items of `packets` in place."""
 
     packets: list[bytes]
     buffer: np.ndarray   # uint8, with at least 64 spare bytes after the last packet
@@ -119,7 +122,7 @@ def read_packets(paths: str | os.PathLike | Iterable[str | os.PathLike], chunk: 
     """
     if isinstance(paths, str | bytes | os.PathLike):
         paths = [paths]
-    paths = [os.fspath(p) for p in paths]
+    paths = [os.fsdecode(p) for p in paths]
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     kinds = [_check_file(path) for path in paths]
@@ -191,13 +194,13 @@ def _read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
             handle = pcap.pcap(name=os.path.abspath(path), timestamp_in_ns=True)
         except OSError as e:
             raise CaptureError(f"{path}: libpcap cannot read this pcap file ({e})") from None
-        linktype = normalize_linktype(handle.datalink())
-        flt = _compile_bpf(bpf, linktype, path) if bpf else None
-        if size <= _PCAP_HEADER:
-            return
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        records = None
+        mapped = records = None
         try:
+            linktype = normalize_linktype(handle.datalink())
+            flt = _compile_bpf(bpf, linktype, path) if bpf else None
+            if size <= _PCAP_HEADER:
+                return
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             records = _RecordHeaders(mapped, order, nano, record)
             offset = _PCAP_HEADER
             while True:
@@ -207,7 +210,11 @@ def _read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
                 got = handle.dispatch(chunk, packets.insert)
                 error = handle.geterr() if got < 0 else b""
                 if packets:
-                    out, offset = records.chunk(linktype, packets, offset)
+                    try:
+                        out, offset = records.chunk(linktype, packets, offset)
+                    except (struct.error, ValueError, IndexError) as e:
+                        raise CaptureError(f"{path}: record headers do not match what libpcap "
+                                           f"read ({e})") from None
                     if flt is not None:
                         out = _apply_bpf(flt, out)
                     if out.packets:
@@ -221,7 +228,8 @@ def _read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
         finally:
             records = None  # drop the numpy views of the mapping before closing it
             handle.close()
-            mapped.close()
+            if mapped is not None:
+                mapped.close()
 
 
 class _RecordHeaders:
@@ -294,6 +302,7 @@ def _undo_inserts(packets: list[bytes], times: list[int]) -> None:
 # pcapng
 
 _SHB, _IDB, _OPB, _SPB, _EPB = 0x0A0D0D0A, 1, 2, 3, 6
+_NS_MIN, _NS_MAX = -(1 << 63), (1 << 63) - 1
 
 
 @dataclass
@@ -305,7 +314,10 @@ class _Interface:
     offset_ns: int = 0
 
     def ns(self, ticks: int) -> int:
-        return ticks * self.multiplier // self.divisor + self.offset_ns
+        """Nanoseconds since the epoch, clamped to int64 (a corrupt resolution or offset
+        must not break the int64 time columns)."""
+        value = ticks * self.multiplier // self.divisor + self.offset_ns
+        return value if _NS_MIN <= value <= _NS_MAX else max(_NS_MIN, min(value, _NS_MAX))
 
 
 def _interface(data, offset: int, length: int, order: str) -> _Interface:
@@ -315,7 +327,7 @@ def _interface(data, offset: int, length: int, order: str) -> _Interface:
     while position + 4 <= end:
         code, size = struct.unpack_from(order + "HH", data, position)
         value = position + 4
-        if code == 0:
+        if code == 0 or value + size > end:
             break
         if code == 9 and size >= 1:  # if_tsresol
             resolution = data[value]
@@ -352,7 +364,7 @@ def _pcapng_blocks(path: str, data: mmap.mmap, chunk: int, bpf: str) -> Iterator
     out: PacketChunk | None = None
     offset = 0
     problem = ""
-    unknown_interface = 0
+    unknown_interface = last_ts = 0
     while offset + 12 <= end:
         block_type, length = head.unpack_from(data, offset)
         if block_type == _SHB:
@@ -366,6 +378,9 @@ def _pcapng_blocks(path: str, data: mmap.mmap, chunk: int, bpf: str) -> Iterator
                 break
             head = struct.Struct(order + "II")
             block_type, length = head.unpack_from(data, offset)
+            if length < 28 or offset + length > end:
+                problem = f"truncated or corrupt section header at byte {offset}"
+                break
             major = struct.unpack_from(order + "H", data, offset + 12)[0]
             if major != 1:
                 problem = f"unsupported pcapng version {major} at byte {offset}"
@@ -395,6 +410,9 @@ def _pcapng_blocks(path: str, data: mmap.mmap, chunk: int, bpf: str) -> Iterator
             ts = iface.ns((high << 32) | low)
             packet = data[offset + 28:offset + 28 + caplen]
         elif block_type == _SPB:
+            if length < 16:
+                problem = f"corrupt packet block at byte {offset}"
+                break
             if not interfaces:
                 unknown_interface += 1
                 offset += length
@@ -404,7 +422,7 @@ def _pcapng_blocks(path: str, data: mmap.mmap, chunk: int, bpf: str) -> Iterator
             caplen = min(wire, length - 16)
             if iface.snaplen:
                 caplen = min(caplen, iface.snaplen)
-            ts = out.times_ns[-1] if out is not None and out.times_ns else 0  # SPB has none
+            ts = last_ts  # a simple packet block has no timestamp: the previous packet's
             packet = data[offset + 12:offset + 12 + caplen]
         else:
             if block_type == _IDB:
@@ -415,6 +433,7 @@ def _pcapng_blocks(path: str, data: mmap.mmap, chunk: int, bpf: str) -> Iterator
             offset += length
             continue
         offset += length
+        last_ts = ts
         linktype = normalize_linktype(iface.linktype)
         if out is None or out.linktype != linktype or len(out.packets) >= chunk:
             if out is not None and out.packets:

@@ -1,6 +1,7 @@
 """Vectorised packet header parser: a PacketChunk -> PacketColumns of the packets usable for flows.
 
-The whole chunk is joined into one uint8 buffer; per-packet offsets of the link, network and
+The chunk's packets sit in one uint8 buffer (the pcap reader hands it over ready, see
+capture.ChunkBuffer; otherwise they are joined); per-packet offsets of the link, network and
 transport headers are computed with numpy and the header fields gathered at those offsets,
 each access checked against the packet's captured length. The rare cases (VLAN/QinQ tags,
 MPLS label stacks, PPPoE, IPv6 extension headers, odd link types) run on the subsets that
@@ -24,15 +25,18 @@ What is kept (and what is counted in `counters` instead, never raised):
 * wrong IP version nibble, IHL < 5, IPv4 total length below the header length, more than
   8 extension headers: `bad_ip_header`; an IP length too short for the transport header it
   announces (while the capture has the bytes): `bad_l4_header`;
-* ARP/RARP: `arp`; other ethertypes, non-IP MPLS payloads, PPPoE control, ...: `not_ip`;
-  a link type not listed above: `unknown_linktype` (the whole chunk).
+* ARP/RARP: `arp`; other ethertypes (also 802.3/LLC frames), non-IP MPLS payloads, PPPoE
+  control, more than 16 VLAN tags + MPLS labels + PPPoE headers: `not_ip`; a link type not
+  listed above: `unknown_linktype` (the whole chunk).
 * IPv4 total length 0 (TSO-offloaded packets captured on the sender) gives
   `ip_bytes` = wire length minus the link header.
 
 Fragments: see fragments.py. Non-first fragments carry no transport header: ports (and the
 ICMP type/code) come from the first fragment via the fragment cache, or stay 0 when it is
 unknown; their TCP flags are 0 and `payload_offset`/`l4_offset` are -1. `protocol` is the
-transport protocol in every fragment (IPv6: the fragment header's next header).
+transport protocol in every fragment (an IPv6 non-first fragment takes its first fragment's;
+unmatched, the fragment header's next header). The cache works in packet order across
+chunks, so where chunks are cut does not change the result.
 
 Counters: `packets` (seen), `parsed` (usable), one per skip reason (SKIP_REASONS; packets ==
 parsed + sum of them), `ipv4`, `ipv6` (usable packets per family), `fragments` (usable
@@ -403,7 +407,8 @@ class _ChunkParser:
         if tso.size:  # TSO: the IP length field is 0; take the frame's length
             wire = self.chunk.wire_lengths
             tso_rows = rows[tso]
-            frame = np.array([wire[i] for i in tso_rows.tolist()], dtype=np.int64)
+            frame = np.array([wire[i] if i < len(wire) else 0 for i in tso_rows.tolist()],
+                             dtype=np.int64)
             ip_bytes[tso] = np.maximum(frame, lens[tso_rows]) - l3[tso]
             end[tso] = lens[tso_rows]
         self.ip_bytes[rows] = ip_bytes
@@ -526,22 +531,24 @@ class _ChunkParser:
         src = self.src_ip[rows].view("V16").ravel().tolist()
         dst = self.dst_ip[rows].view("V16").ravel().tolist()
         proto = self.proto[rows].tolist()
+        version = self.version[rows].tolist()
         ident = self.fragment_id[rows].tolist()
         non_first = self.non_first[rows].tolist()
         sport, dport, type_code = self.src_port, self.dst_port, self.type_code
+        protocol = self.proto
         matched = unmatched = 0
         for j, row in enumerate(rows.tolist()):
-            key = (src[j], dst[j], proto[j], ident[j])
+            key = (src[j], dst[j], proto[j] if version[j] == 4 else -1, ident[j])
             if non_first[j]:
                 found = cache.find(key, times[j])
                 if found is None:
                     unmatched += 1
                 else:
-                    sport[row], dport[row], type_code[row] = found
+                    sport[row], dport[row], type_code[row], protocol[row] = found
                     matched += 1
             else:
                 cache.add(key, times[j], int(sport[row]), int(dport[row]),
-                          int(type_code[row]))
+                          int(type_code[row]), proto[j])
         counters["fragments_matched"] += matched
         counters["fragments_unmatched"] += unmatched
 

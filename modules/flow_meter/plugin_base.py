@@ -44,4 +44,7 @@ class FlowPlugin:
     @staticmethod
     def payload(columns, position: int, packets: list[bytes]) -> bytes:
         offset = int(columns.payload_offset[position])
-        return packets[int(columns.packet_index[position])][offset:] if offset >= 0 else b""
+        if offset < 0:
+            return b""
+        end = offset + int(columns.payload_len[position])   # link-layer padding excluded
+        return packets[int(columns.packet_index[position])][offset:end]

@@ -260,6 +260,12 @@ def test_tso_zero_total_length_uses_frame_length():
     assert int(columns.ip_bytes[0]) == len(V4_TCP)
 
 
+def test_tso_without_wire_lengths_uses_captured_length():
+    frame = ethernet(V4_TCP[:2] + b"\x00\x00" + V4_TCP[4:])
+    columns = PacketParser().parse(PacketChunk(1, [0], [frame]))
+    assert int(columns.ip_bytes[0]) == len(V4_TCP)
+
+
 def test_payload_excludes_ethernet_padding_and_empty_payload_is_minus_one():
     short_udp = ipv4(udp(1, 2, data=b"ab"))
     padded = ethernet(short_udp) + b"\x00" * (60 - 14 - len(short_udp))
@@ -361,6 +367,17 @@ def test_ipv6_fragments_get_the_first_fragments_ports():
     assert columns.src_port.tolist() == [4444] * 3 and columns.dst_port.tolist() == [53] * 3
     assert columns.protocol.tolist() == [17] * 3
     assert parser.counters["fragments_matched"] == 2
+
+
+def test_ipv6_fragments_with_an_extension_header_after_the_fragment_header():
+    # first fragment: fragment header (next 60) + destination options (next 17) + UDP;
+    # later fragments: fragment header with next header 60, no transport header
+    body = ipv6_extension(60, 17) + SEGMENT
+    frames = [ethernet(f, 0x86DD) for f in ipv6_fragments(body, 60, [112, 400])]
+    columns, parser = parse(frames)
+    assert columns.protocol.tolist() == [17, 17]
+    assert columns.src_port.tolist() == [4444, 4444]
+    assert parser.counters["fragments_matched"] == 1
 
 
 def test_fragments_across_chunks_and_interleaved_datagrams():
