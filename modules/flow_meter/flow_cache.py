@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FIN, SYN, RST = 0x01, 0x02, 0x04
-NS = 1_000_000_000
+from .flow_groups import FIN, NS, RST, SYN, PacketGroups
 
 # flow list layout: positions of the per-flow state (a list is the fastest mutable record)
 FIRST, LAST, PACKETS, BYTES, FLAGS, PACKETS_REV, BYTES_REV, FLAGS_REV, SRC_MAC, DST_MAC, \
@@ -68,8 +67,11 @@ class ExportedFlows:
 
 class FlowCache:
     def __init__(self, active: int = 300, inactive: int = 30, size: int = 1 << 17,
-                 biflow: bool = True):
+                 biflow: bool = True, per_packet: bool = False):
+        """`per_packet` turns the grouped fast path off (the reference the tests compare
+        the fast path with)."""
         self.active, self.inactive, self.size, self.biflow = active, inactive, size, biflow
+        self.per_packet = per_packet
         self.flows: OrderedDict[tuple, list] = OrderedDict()
         self.exported = ExportedFlows()
         self.reasons: Counter[str] = Counter()
@@ -82,16 +84,119 @@ class FlowCache:
 
     def add(self, columns, plugins=(), packets: list[bytes] | None = None) -> None:
         """Account every packet of a PacketColumns chunk (times in packet order); `packets` are
-        the chunk's raw packets, for plugins that read payloads."""
+        the chunk's raw packets, for plugins that read payloads.
+
+        Packets are grouped by flow key column-wise; a group whose packets cannot end its flow
+        inside the chunk (no inactive gap, no active timeout, no SYN after FIN/RST, no plugin)
+        is added in one step. The other groups go packet by packet, in order."""
+        if not columns.count:
+            self.expire_idle(self._now)
+            return
+        keys, low = canonical_keys(columns, self.biflow)
+        masks = [(plugin, plugin.wants(columns)) for plugin in plugins]
+        created: list[tuple[list, int]] = []
+        groups = PacketGroups(keys, low, columns)
+        slow = groups.plugin_groups([mask for _, mask in masks])
+        if self.per_packet or len(self.flows) + groups.count > self.size:
+            slow[:] = True                       # evictions: keep exact LRU order
+        groups.mark_gaps(slow, self.active, self.inactive)
+        flows_of_groups = self._continue_or_end(groups, slow)
+        first_low = groups.firsts()[0]
+        creator_low = np.array([low_side if flow is None else flow[LOW_SOURCE]
+                                for flow, low_side in zip(flows_of_groups, first_low,
+                                                          strict=True)], dtype=bool)
+        reverse = groups.reverse(creator_low)
+        groups.mark_syn_after_end(slow, reverse, *self._ended_sides(flows_of_groups))
+        self._add_groups(groups, slow, flows_of_groups, reverse, created)
+        slow_positions = groups.positions_of(slow)
+        if len(slow_positions):
+            self._add_packets(slow_positions, keys, low, columns, masks, packets, created)
+        self._describe_created(created, columns)
+        self._now = int(columns.time_ns[-1]) // NS
+        self.expire_idle(self._now)
+
+    def _continue_or_end(self, groups: PacketGroups, slow: np.ndarray) -> list:
+        """For each fast group, the cached flow it continues (None: it starts a new flow).
+        A cached flow the group's first packet ends (eof, inactive, active) is exported."""
+        flows, get = self.flows, self.flows.get
+        active, inactive = self.active, self.inactive
+        result: list = [None] * groups.count
+        first_low, first_time, first_flags, last_second = groups.firsts()
+        for index, key in enumerate(groups.keys):
+            if slow[index]:
+                continue
+            flow = get(key)
+            if flow is None:
+                continue
+            reverse = first_low[index] != flow[LOW_SOURCE]
+            seen = flow[FLAGS_REV] if reverse else flow[FLAGS]
+            second = first_time[index] // NS
+            reason = None
+            if first_flags[index] & SYN and seen & (FIN | RST):
+                reason = "eof"
+            elif second - flow[LAST] // NS >= inactive:
+                reason = "inactive"
+            elif second - flow[FIRST] // NS >= active:
+                reason = "active"
+            elif last_second[index] - flow[FIRST] // NS >= active:
+                slow[index] = True               # its active timeout falls inside the chunk
+                continue
+            if reason is not None:
+                del flows[key]
+                self._export(flow, reason)
+            else:
+                result[index] = flow
+        return result
+
+    @staticmethod
+    def _ended_sides(flows_of_groups: list) -> tuple[np.ndarray, np.ndarray]:
+        """Per group: has the flow it continues seen FIN/RST forward, and in reverse?"""
+        forward = [bool(flow[FLAGS] & (FIN | RST)) if flow else False
+                   for flow in flows_of_groups]
+        backward = [bool(flow[FLAGS_REV] & (FIN | RST)) if flow else False
+                    for flow in flows_of_groups]
+        return np.array(forward, dtype=bool), np.array(backward, dtype=bool)
+
+    def _add_groups(self, groups: PacketGroups, slow: np.ndarray, flows_of_groups: list,
+                    reverse: np.ndarray, created: list) -> None:
+        flows, move = self.flows, self.flows.move_to_end
+        sums = groups.sums(reverse)
+        first_low, first_time, _, _ = groups.firsts()
+        first_positions = groups.first_positions()
+        for index in np.flatnonzero(~slow).tolist():
+            key = groups.keys[index]
+            packets, octets, flags, packets_rev, octets_rev, flags_rev, last = sums[index]
+            flow = flows_of_groups[index]
+            if flow is None:
+                flow = [first_time[index], last, packets, octets, flags, packets_rev,
+                        octets_rev, flags_rev, None, None, 0, 0, 0, None, first_low[index],
+                        None]
+                flows[key] = flow
+                created.append((flow, first_positions[index]))
+                self.created += 1
+                continue
+            move(key)
+            flow[PACKETS] += packets
+            flow[BYTES] += octets
+            flow[FLAGS] |= flags
+            flow[PACKETS_REV] += packets_rev
+            flow[BYTES_REV] += octets_rev
+            flow[FLAGS_REV] |= flags_rev
+            if last > flow[LAST]:
+                flow[LAST] = last
+
+    def _add_packets(self, positions: np.ndarray, keys: list[bytes], low: np.ndarray, columns,
+                     masks: list, packets: list[bytes] | None, created: list) -> None:
+        """The exact per-packet path, for the packets at `positions` (in capture order)."""
         flows = self.flows
         get, move = flows.get, flows.move_to_end
         active, inactive, size_limit = self.active, self.inactive, self.size
-        plugin_masks = [(plugin, plugin.wants(columns).tolist()) for plugin in plugins]
-        keys, low = canonical_keys(columns, self.biflow)
-        created: list[tuple[list, int]] = []
-        rows = zip(keys, low.tolist(), columns.time_ns.tolist(), columns.ip_bytes.tolist(),
-                   columns.tcp_flags.tolist(), strict=True)
-        for position, (key, low_source, time_ns, size, flags) in enumerate(rows):
+        plugin_masks = [(plugin, mask[positions].tolist()) for plugin, mask in masks]
+        rows = zip(positions.tolist(), low[positions].tolist(),
+                   columns.time_ns[positions].tolist(), columns.ip_bytes[positions].tolist(),
+                   columns.tcp_flags[positions].tolist(), strict=True)
+        for index, (position, low_source, time_ns, size, flags) in enumerate(rows):
+            key = keys[position]
             flow = get(key)
             if flow is not None:
                 reverse = low_source != flow[LOW_SOURCE]
@@ -131,15 +236,11 @@ class FlowCache:
                 flow[FLAGS] |= flags
             flush = False
             for plugin, mask in plugin_masks:
-                if mask[position] and plugin.update(flow, reverse, columns, position, packets):
+                if mask[index] and plugin.update(flow, reverse, columns, position, packets):
                     flush = True
             if flush:
                 del flows[key]
                 self._export(flow, "plugin")
-        self._describe_created(created, columns)
-        if columns.count:
-            self._now = int(columns.time_ns[-1]) // NS
-        self.expire_idle(self._now)
 
     @staticmethod
     def _describe_created(created: list[tuple[list, int]], columns) -> None:
@@ -164,12 +265,8 @@ class FlowCache:
     def expire_idle(self, now_second: int) -> None:
         """Export flows idle for the inactive timeout (the least recently used come first)."""
         flows, inactive = self.flows, self.inactive
-        while flows:
-            key, flow = next(iter(flows.items()))
-            if now_second - flow[LAST] // NS < inactive:
-                break
-            del flows[key]
-            self._export(flow, "inactive")
+        while flows and now_second - next(iter(flows.values()))[LAST] // NS >= inactive:
+            self._export(flows.popitem(last=False)[1], "inactive")
 
     def flush(self) -> None:
         """End of input: export every flow."""
