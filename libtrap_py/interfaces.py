@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from .blackhole import BlackholeOutput
-from .file_input import FileInput
-from .file_output import FileOutput
+import importlib
+
 from .formats import ANY_UNIREC, DataFormat
 from .ifc_spec import IfcKind, IfcSpec
 from .input_base import InputInterface
 from .output_base import OutputInterface
-from .zmq_input import ZmqInput
-from .zmq_output import ZmqOutput
 
-_OUTPUTS = {IfcKind.TCP: ZmqOutput, IfcKind.UNIX: ZmqOutput, IfcKind.FILE: FileOutput,
-            IfcKind.BLACKHOLE: BlackholeOutput}
-_INPUTS = {IfcKind.TCP: ZmqInput, IfcKind.UNIX: ZmqInput, IfcKind.FILE: FileInput}
+# implementations are imported when first used: a module on files never loads the socket code
+_OUTPUTS = {IfcKind.TCP: "zmq_output:ZmqOutput", IfcKind.UNIX: "zmq_output:ZmqOutput",
+            IfcKind.FILE: "file_output:FileOutput", IfcKind.BLACKHOLE: "blackhole:BlackholeOutput"}
+_INPUTS = {IfcKind.TCP: "zmq_input:ZmqInput", IfcKind.UNIX: "zmq_input:ZmqInput",
+           IfcKind.FILE: "file_input:FileInput"}
+
+
+def _load(entry: str):
+    module, name = entry.split(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
 def open_input(spec: IfcSpec, required: DataFormat = ANY_UNIREC) -> InputInterface:
-    return _INPUTS[spec.kind](spec, required)
+    return _load(_INPUTS[spec.kind])(spec, required)
 
 
 def open_output(spec: IfcSpec) -> OutputInterface:
-    return _OUTPUTS[spec.kind](spec)
+    return _load(_OUTPUTS[spec.kind])(spec)

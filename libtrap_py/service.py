@@ -42,7 +42,7 @@ class ServiceEndpoint:
 
     def _serve(self) -> None:
         while self._running:
-            if not self._socket.poll(100):
+            if not self._socket.poll(25):   # short: close() joins this thread
                 continue
             request = self._socket.recv().decode("utf-8", "replace").strip()
             answer = self._answers.get(request)

@@ -113,7 +113,7 @@ def normalize_linktype(value: int) -> int:
 # files
 
 
-def read_packets(paths: str | os.PathLike | Iterable[str | os.PathLike], chunk: int = 65536,
+def read_packets(paths: str | os.PathLike | Iterable[str | os.PathLike], chunk: int = 16384,
                  bpf: str = "") -> Iterator[PacketChunk]:
     """Chunks of at most `chunk` packets from pcap/pcapng files, in the order given.
 
@@ -466,7 +466,7 @@ def _filtered(out: PacketChunk, filters: dict, bpf: str, path: str) -> PacketChu
 
 
 def live_packets(interface: str, snaplen: int = 65535, promisc: bool = True, bpf: str = "",
-                 chunk: int = 65536, timeout_ms: int = 100,
+                 chunk: int = 16384, timeout_ms: int = 100,
                  stop: threading.Event | None = None) -> Iterator[PacketChunk]:
     """Chunks of packets captured on `interface`.
 

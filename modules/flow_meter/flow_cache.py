@@ -265,8 +265,15 @@ class FlowCache:
     def expire_idle(self, now_second: int) -> None:
         """Export flows idle for the inactive timeout (the least recently used come first)."""
         flows, inactive = self.flows, self.inactive
-        while flows and now_second - next(iter(flows.values()))[LAST] // NS >= inactive:
-            self._export(flows.popitem(last=False)[1], "inactive")
+        expired = []
+        for flow in flows.values():
+            if now_second - flow[LAST] // NS < inactive:
+                break
+            expired.append(flow)
+        for _ in expired:
+            flows.popitem(last=False)
+        self.exported.flows.extend(expired)
+        self.reasons["inactive"] += len(expired)
 
     def flush(self) -> None:
         """End of input: export every flow."""

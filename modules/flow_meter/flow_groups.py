@@ -15,7 +15,7 @@ class PacketGroups:
     def __init__(self, keys: list[bytes], low: np.ndarray, columns):
         index = dict.fromkeys(keys)              # unique keys, in order of first appearance
         self.keys = list(index)
-        index.update(zip(self.keys, range(len(self.keys))))
+        index.update(zip(self.keys, range(len(self.keys)), strict=True))
         ids = np.fromiter(map(index.__getitem__, keys), dtype=np.intp, count=len(keys))
         self.count = len(self.keys)
         self.order = np.argsort(ids, kind="stable")

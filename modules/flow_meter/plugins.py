@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from unirec import RecordBatch
 from unirec.batch import column_from_values
 
-from .dns_plugin import DnsPlugin
 from .flow_cache import ExportedFlows
-from .http_plugin import HttpPlugin
 from .plugin_base import FlowPlugin
-from .simple_plugins import IcmpPlugin, VlanPlugin
-from .tls_plugin import TlsPlugin
 
-PLUGINS: dict[str, type[FlowPlugin]] = {
-    plugin.name: plugin for plugin in (DnsPlugin, HttpPlugin, TlsPlugin, IcmpPlugin, VlanPlugin)
+# name -> "module:class", imported only when the plugin is asked for (dpkt is slow to load)
+PLUGINS: dict[str, str] = {
+    "dns": "dns_plugin:DnsPlugin", "http": "http_plugin:HttpPlugin",
+    "tls": "tls_plugin:TlsPlugin", "icmp": "simple_plugins:IcmpPlugin",
+    "vlan": "simple_plugins:VlanPlugin",
 }
 
 
@@ -26,7 +27,8 @@ def make_plugins(names: str) -> list[FlowPlugin]:
         if name not in PLUGINS:
             raise ValueError(f"-p {names}: unknown plugin {name!r} "
                              f"(known: {', '.join(sorted(PLUGINS))})")
-        plugins.append(PLUGINS[name]())
+        module, cls = PLUGINS[name].split(":")
+        plugins.append(getattr(importlib.import_module(f"{__package__}.{module}"), cls)())
     return plugins
 
 
