@@ -238,6 +238,7 @@ class _RecordHeaders:
     mapping in one piece for the parser (PacketChunk.buffer)."""
 
     def __init__(self, mapped: mmap.mmap, order: str, nano: bool, record: int):
+        self.mapped = mapped
         self.data = np.frombuffer(mapped, dtype=np.uint8)
         self.headers = np.ndarray(shape=(max(len(self.data) - 15, 0),), dtype="V16",
                                   buffer=self.data, strides=(1,))
@@ -272,8 +273,15 @@ class _RecordHeaders:
         buffer = np.empty(size + 64, dtype=np.uint8)
         buffer[:size] = self.data[first:end]
         buffer[size:] = 0
+        self._release(end)
         raw = ChunkBuffer(packets, buffer, starts + (self.record - first), lengths, times)
         return PacketChunk(linktype, times.tolist(), packets, fields[:, 3].tolist(), raw), end
+
+    def _release(self, end: int) -> None:
+        """Drop the mapped pages already copied, so memory does not grow with the file."""
+        done = end - end % mmap.PAGESIZE
+        if done > 0 and hasattr(mmap, "MADV_DONTNEED"):
+            self.mapped.madvise(mmap.MADV_DONTNEED, 0, done)
 
     def _walk(self, count: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
         starts, out = [], []
