@@ -39,7 +39,7 @@ import select
 import struct
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -181,129 +181,117 @@ def _apply_bpf(flt, out: PacketChunk) -> PacketChunk:
                        [out.wire_lengths[i] for i in keep], buffer)
 
 
+MAX_CAPLEN = 262144   # libpcap's own limit; a larger record length means a corrupt file
+
+
+class _PacketView(Sequence[bytes]):
+    """A chunk's packets as slices of its buffer, made only when asked for (the plugins look
+    at a few payloads; the flow path never needs per-packet bytes objects)."""
+
+    def __init__(self, buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray):
+        self._buffer, self._starts, self._lengths = buffer, starts, lengths
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        start = int(self._starts[index])
+        return self._buffer[start:start + int(self._lengths[index])].tobytes()
+
+
 def _read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
+    """Classic pcap, memory-mapped: record headers are walked once, fields gathered with numpy,
+    and each chunk's packets copied to one buffer (no Python object per packet)."""
     with open(path, "rb") as f:
         header = f.read(_PCAP_HEADER)
         if len(header) < _PCAP_HEADER:
             raise CaptureError(f"{path}: truncated pcap file header")
         order, nano, record = _PCAP_MAGICS[header[:4]]
-        size = os.fstat(f.fileno()).st_size
+        linktype = normalize_linktype(struct.unpack_from(order + "I", header, 20)[0] & 0xFFFF)
+        flt = _compile_bpf(bpf, linktype, path) if bpf else None
+        if os.fstat(f.fileno()).st_size <= _PCAP_HEADER:
+            return
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        snaplen = struct.unpack_from(order + "I", header, 16)[0]
+        records = _RecordHeaders(mapped, order, nano, record, snaplen)
         try:
-            # An absolute path: pypcap falls back to opening a live interface of that name
-            # when libpcap refuses the file.
-            handle = pcap.pcap(name=os.path.abspath(path), timestamp_in_ns=True)
-        except OSError as e:
-            raise CaptureError(f"{path}: libpcap cannot read this pcap file ({e})") from None
-        mapped = records = None
-        try:
-            linktype = normalize_linktype(handle.datalink())
-            flt = _compile_bpf(bpf, linktype, path) if bpf else None
-            if size <= _PCAP_HEADER:
-                return
-            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            records = _RecordHeaders(mapped, order, nano, record)
             offset = _PCAP_HEADER
-            while True:
-                packets: list[bytes] = []
-                # list.insert(ts, pkt) appends (ts >= len) in C, with no Python callback per
-                # packet; timestamps come from the record headers below.
-                got = handle.dispatch(chunk, packets.insert)
-                error = handle.geterr() if got < 0 else b""
-                if packets:
-                    try:
-                        out, offset = records.chunk(linktype, packets, offset)
-                    except (struct.error, ValueError, IndexError) as e:
-                        raise CaptureError(f"{path}: record headers do not match what libpcap "
-                                           f"read ({e})") from None
+            while offset < len(mapped):
+                starts, offset, problem = records.walk(offset, chunk)
+                if len(starts):
+                    out = records.chunk_at(linktype, starts)
                     if flt is not None:
                         out = _apply_bpf(flt, out)
                     if out.packets:
                         yield out
-                if got < 0:
-                    log.warning("%s: reading stopped early: %s", path,
-                                error.decode(errors="replace") if error else "libpcap error")
-                    return
-                if got == 0 or len(packets) < chunk:
+                if problem:
+                    log.warning("%s: reading stopped early: %s", path, problem)
                     return
         finally:
             records = None  # drop the numpy views of the mapping before closing it
-            handle.close()
-            if mapped is not None:
-                mapped.close()
+            mapped.close()
 
 
 class _RecordHeaders:
-    """Timestamps and wire lengths of pcap records, gathered with numpy from the mapped file
-    at offsets computed from the captured lengths; the packets' bytes are copied from the
-    mapping in one piece for the parser (PacketChunk.buffer)."""
+    """Timestamps and lengths of pcap records, gathered with numpy from the mapped file at the
+    record offsets; the packets' bytes are copied from the mapping in one piece for the parser
+    (PacketChunk.buffer)."""
 
-    def __init__(self, mapped: mmap.mmap, order: str, nano: bool, record: int):
+    def __init__(self, mapped: mmap.mmap, order: str, nano: bool, record: int, snaplen: int):
         self.mapped = mapped
+        self.snaplen = snaplen or MAX_CAPLEN
         self.data = np.frombuffer(mapped, dtype=np.uint8)
         self.headers = np.ndarray(shape=(max(len(self.data) - 15, 0),), dtype="V16",
                                   buffer=self.data, strides=(1,))
         self.record = record
         self.scale = 1 if nano else 1000
         self.dtype = np.dtype(order + "u4")
-        self.unpack = struct.Struct(order + "IIII").unpack_from
+        self.caplen = struct.Struct(order + "I").unpack_from
 
-    def chunk(self, linktype: int, packets: list[bytes], offset: int) -> tuple[PacketChunk, int]:
-        """The chunk of `packets` (read by libpcap from the records from byte `offset` on),
-        and the offset of the next record."""
-        count = len(packets)
-        lengths = np.fromiter(map(len, packets), dtype=np.int64, count=count)
-        starts = np.empty(count, dtype=np.int64)
-        starts[0] = offset
-        np.cumsum(lengths[:-1] + self.record, out=starts[1:])
-        starts[1:] += offset
-        fields = None
-        if starts[-1] + 16 <= len(self.data):
-            fields = self.headers[starts].view(self.dtype).reshape(count, 4).astype(np.int64)
-            if not np.array_equal(fields[:, 2], lengths):
-                fields = None
-        if fields is None:  # libpcap shortened a record (caplen > snaplen): walk the headers
-            starts, fields = self._walk(count, offset)
-        end = int(starts[-1] + self.record + fields[-1, 2])
+    def walk(self, offset: int, count: int) -> tuple[np.ndarray, int, str]:
+        """Offsets of up to `count` complete records from `offset`, the offset after them, and
+        why reading must stop there ("" = it need not)."""
+        size, record, caplen = len(self.mapped), self.record, self.caplen
+        mapped = self.mapped
+        starts = []
+        problem = ""
+        for _ in range(count):
+            if offset + record > size:
+                problem = "" if offset == size else f"truncated record header at {offset}"
+                break
+            length = caplen(mapped, offset + 8)[0]
+            if length > MAX_CAPLEN or offset + record + length > size:
+                problem = f"truncated or corrupt record at offset {offset}"
+                break
+            starts.append(offset)
+            offset += record + length
+        return np.array(starts, dtype=np.int64), offset, problem
+
+    def chunk_at(self, linktype: int, starts: np.ndarray) -> PacketChunk:
+        count = len(starts)
+        fields = self.headers[starts].view(self.dtype).reshape(count, 4).astype(np.int64)
+        lengths = np.minimum(fields[:, 2], self.snaplen)   # as libpcap cuts them
         times = fields[:, 0] * 1_000_000_000 + fields[:, 1] * self.scale
-        if (times < np.arange(count)).any():
-            _undo_inserts(packets, times.tolist())
-            lengths = np.fromiter(map(len, packets), dtype=np.int64, count=count)
         first = int(starts[0]) + self.record
+        end = int(starts[-1]) + self.record + int(fields[-1, 2])
         size = end - first
         buffer = np.empty(size + 64, dtype=np.uint8)
         buffer[:size] = self.data[first:end]
         buffer[size:] = 0
         self._release(end)
-        raw = ChunkBuffer(packets, buffer, starts + (self.record - first), lengths, times)
-        return PacketChunk(linktype, times.tolist(), packets, fields[:, 3].tolist(), raw), end
+        offsets = starts + (self.record - first)
+        packets = _PacketView(buffer, offsets, lengths)
+        raw = ChunkBuffer(packets, buffer, offsets, lengths, times)  # type: ignore[arg-type]
+        return PacketChunk(linktype, times.tolist(), packets,  # type: ignore[arg-type]
+                           fields[:, 3].tolist(), raw)
 
     def _release(self, end: int) -> None:
         """Drop the mapped pages already copied, so memory does not grow with the file."""
         done = end - end % mmap.PAGESIZE
         if done > 0 and hasattr(mmap, "MADV_DONTNEED"):
             self.mapped.madvise(mmap.MADV_DONTNEED, 0, done)
-
-    def _walk(self, count: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
-        starts, out = [], []
-        for _ in range(count):
-            values = self.unpack(self.data, offset)
-            starts.append(offset)
-            out.extend(values)
-            offset += self.record + values[2]
-        return (np.array(starts, dtype=np.int64),
-                np.array(out, dtype=np.int64).reshape(count, 4))
-
-
-def _undo_inserts(packets: list[bytes], times: list[int]) -> None:
-    """Restore capture order after `packets.insert(ts, pkt)` put a packet with a tiny
-    timestamp (ts < packets so far, i.e. within the first ~65 µs of 1970) before the end."""
-    order: list[int] = []
-    for number, ts in enumerate(times):
-        order.insert(ts, number)
-    restored: list[bytes] = [b""] * len(packets)
-    for position, number in enumerate(order):
-        restored[number] = packets[position]
-    packets[:] = restored
 
 
 # --------------------------------------------------------------------------------------------
