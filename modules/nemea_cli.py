@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-# subcommand -> (python module, one-line description)
+# subcommand -> ("python.module" or "python.module:click_command" (default: main), description)
 COMMANDS: dict[str, tuple[str, str]] = {
     "logger": ("modules.logger", "Print records as CSV text."),
     "logreplay": ("modules.logreplay", "Replay a CSV file as records."),
@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sensor_generator": ("modules.examples.sensor_generator",
                          "Example producer: made-up sensor records."),
     "flow_meter": ("modules.flow_meter.meter", "Packets (pcap or live) to flow records."),
+    "supervisor": ("supervisor.cli:supervisor_main",
+                   "Run profiles of modules from a TOML config, keep them running."),
+    "supcli": ("supervisor.cli:supcli_main",
+               "Control a running supervisor: status, stats, start, stop, reload..."),
     "info": ("modules.module_info", "Print a running module's counters and description."),
 }
 
@@ -32,7 +36,8 @@ class LazyGroup(click.Group):
         entry = COMMANDS.get(name) or COMMANDS.get(name.replace("-", "_"))
         if entry is None:
             return None
-        return importlib.import_module(entry[0]).main
+        module_name, _, attribute = entry[0].partition(":")
+        return getattr(importlib.import_module(module_name), attribute or "main")
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]

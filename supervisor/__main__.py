@@ -1,0 +1,5 @@
+"""`python -m supervisor supervisor ...` / `python -m supervisor supcli ...`."""
+
+from .cli import main
+
+main()
