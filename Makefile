@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@$(PY) -m compileall -q unirec libtrap_py modules supervisor >/dev/null
 	@touch $(STAMP)
 
 lint: setup

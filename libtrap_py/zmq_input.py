@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 import time
 
 import msgpack
 import zmq
-from zmq.utils.monitor import recv_monitor_message
 
 from .formats import ANY_UNIREC, DataFormat, FormatType
 from .ifc_spec import IfcKind, IfcSpec
@@ -37,6 +37,7 @@ from .zmq_wire import (
 
 log = logging.getLogger(__name__)
 _EVENTS = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED
+_MONITOR_EVENT = struct.Struct("=Hi")   # first frame of a monitor message: event, value
 
 
 class ZmqInput(InputInterface):
@@ -58,7 +59,7 @@ class ZmqInput(InputInterface):
         self._socket.setsockopt(zmq.LINGER, 500)
         self._socket.setsockopt(zmq.RCVHWM, 0)
         self._socket.setsockopt(zmq.RECONNECT_IVL, RECONNECT_INTERVAL_MS)
-        self._socket.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        self._socket.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
         self._monitor = self._socket.get_monitor_socket(_EVENTS)
         self._socket.connect(self._endpoint)
 
@@ -76,7 +77,7 @@ class ZmqInput(InputInterface):
 
     def _events(self) -> None:
         while self._monitor.poll(0):
-            event = recv_monitor_message(self._monitor)["event"]
+            event = _MONITOR_EVENT.unpack_from(self._monitor.recv_multipart()[0])[0]
             if event == zmq.EVENT_CONNECTED:
                 self._is_connected = True
                 self._said_bye = False

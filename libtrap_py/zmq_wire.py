@@ -19,7 +19,7 @@ from .ifc_spec import IfcKind, IfcSpec
 HELLO, CREDIT, BYE = b"H", b"C", b"B"
 FORMAT, DATA, EOF, PING, REFUSED = b"F", b"D", b"E", b"P", b"R"
 CLIENT_WINDOW = 32            # batches a reader lets the writer send ahead
-RECONNECT_INTERVAL_MS = 200
+RECONNECT_INTERVAL_MS = 20     # a reader started before its writer connects quickly
 
 
 def socket_dir() -> Path:
