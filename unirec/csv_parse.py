@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 
@@ -68,11 +69,11 @@ class CsvParser:
     def parse(self, lines: Iterable[str], first_line: int = 2) -> ParsedLines:
         """Parse data lines; `first_line` is the number of the first one (the header is 1)."""
         lines = list(lines)
-        rows = self._split_plain(lines)
-        if rows is not None:
-            return self._convert(rows, range(first_line, first_line + len(rows)), [])
+        columns = self._plain_columns(lines)
+        if columns is not None:
+            return self._convert(columns, range(first_line, first_line + len(lines)), [])
         errors: list[CsvError] = []
-        rows = []
+        rows: list[list[str]] = []
         numbers: list[int] = []
         for number, line in enumerate(lines, start=first_line):
             line = line.rstrip("\r\n")
@@ -89,21 +90,28 @@ class CsvParser:
                 continue
             rows.append(cells)
             numbers.append(number)
-        return self._convert(rows, numbers, errors)
+        columns = list(zip(*rows, strict=True)) if rows else [()] * self._width
+        return self._convert(columns, numbers, errors)
 
-    def _split_plain(self, lines: list[str]) -> list[list[str]] | None:
-        """Every line split at commas when all are records of the header's width with no quotes;
-        None when any needs the line-by-line loop (quotes, a skipped or bad line)."""
+    def _plain_columns(self, lines: list[str]) -> list[list[str]] | None:
+        """The column texts of the lines when all are records of the header's width with no
+        quotes; None when any needs the line-by-line loop (quotes, a skipped or bad line)."""
         if self._width == 1 and not self._empty_line_is_record:
             return None  # an empty line would split into one column but is skipped
-        if '"' in "".join(lines):
+        if not lines:
+            return [[] for _ in range(self._width)]
+        lines = [line.rstrip("\r\n") for line in lines]
+        joined = ",".join(lines)
+        if '"' in joined or set(map(str.count, lines, repeat(","))) != {self._width - 1}:
             return None
-        rows = [line.rstrip("\r\n").split(",") for line in lines]
-        return rows if set(map(len, rows)) <= {self._width} else None
+        # one split of all lines and a slice per column, not a list per line: fewer objects
+        cells = joined.split(",")
+        return [cells[position::self._width] for position in range(self._width)]
 
-    def _convert(self, rows: list[list[str]], numbers: Sequence[int],
+    def _convert(self, texts: list[Sequence[str]], numbers: Sequence[int],
                  errors: list[CsvError]) -> ParsedLines:
-        texts = list(zip(*rows, strict=True)) if rows else [()] * self._width
+        """Records from the texts of each column, `numbers` giving each row's line number."""
+        rows = range(len(numbers))
         bad: dict[int, CsvError] = {}
         times = None
         if self.has_time_column:
@@ -113,7 +121,7 @@ class CsvParser:
         values_by_column = [
             self._convert_column(fld.type, str(fld), position, texts[position - 1], numbers, bad)
             for position, fld in enumerate(self.columns, start=1 + self.has_time_column)]
-        keep = [i for i in range(len(rows)) if i not in bad] if bad else None
+        keep = [i for i in rows if i not in bad] if bad else None
         errors.extend(bad.values())
         errors.sort(key=lambda e: e.line or 0)
         canonical: list = [None] * len(self.columns)

@@ -286,6 +286,21 @@ def _parse_time_column(texts: Sequence[str]) -> np.ndarray | None:
     return micro * 1000
 
 
+def _parse_int_column(ftype: FieldType, texts: Sequence[str]) -> np.ndarray:
+    """int() of every text, as a column of the type; ValueError or OverflowError when any is
+    bad or out of range (also for a "-0" in a uint64 column: the slow path takes that)."""
+    # numpy 1.x wraps values too big for the dtype around instead of raising: parse as 64 bits
+    if ftype.dtype == np.uint64:
+        if "-" in "".join(texts):
+            raise ValueError("negative")
+        return np.array(texts, dtype=np.uint64)
+    wide = np.array(texts, dtype=np.int64)
+    low, high = ftype.bounds  # type: ignore[misc]
+    if len(wide) and (wide.min() < low or wide.max() > high):
+        raise ValueError("out of range")
+    return wide.astype(ftype.dtype)
+
+
 def parse_column(ftype: FieldType, texts: Sequence[str]) -> list | np.ndarray:
     """Fast path for a whole column: raw values, or a numpy array of the column's dtype for some
     fixed-size types; raises ValueError if any value is bad (caller retries value by value to
@@ -293,7 +308,7 @@ def parse_column(ftype: FieldType, texts: Sequence[str]) -> list | np.ndarray:
     if ftype.element is not None or ftype.name == "float":
         return [parse_value(ftype, text) for text in texts]
     if ftype.kind == "int":
-        return np.array(texts, dtype=ftype.dtype)  # int() of each text, range-checked
+        return _parse_int_column(ftype, texts)
     if ftype.kind == "ipaddr":
         return _parse_ip.map(texts)
     if ftype.kind == "macaddr":
