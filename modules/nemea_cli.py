@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                    "Run profiles of modules from a TOML config, keep them running."),
     "supcli": ("supervisor.cli:supcli_main",
                "Control a running supervisor: status, stats, start, stop, reload..."),
+    "trafficgen": ("modules.trafficgen.cli",
+                   "Write a synthetic scenario pcap (background + attacks) and its ground truth."),
     "info": ("modules.module_info", "Print a running module's counters and description."),
 }
 
