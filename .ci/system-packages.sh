@@ -7,6 +7,9 @@ command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
     || missing="$missing python3-dev"
 python3 -c 'import ensurepip' 2>/dev/null || missing="$missing python3-venv"
+# peers the interoperability tests and benchmarks run against (NetFlow/IPFIX tools)
+command -v nfcapd >/dev/null 2>&1 || missing="$missing nfdump"
+command -v pmacctd >/dev/null 2>&1 || missing="$missing pmacct"
 [ -z "$missing" ] && exit 0
 echo "installing system packages:$missing"
 if [ "$(id -u)" = 0 ]; then

@@ -43,6 +43,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hoststats2idea": ("modules.reporters.aliases:hoststats2idea", "IDEA reporter for hoststats."),
     "blacklist2idea": ("modules.reporters.aliases:blacklist2idea",
                        "IDEA reporter for ipblacklistfilter."),
+    "ipfixcol": ("modules.ipfix.collector", "IPFIX / NetFlow v9 / v5 collector to flow records."),
+    "ipfixexport": ("modules.ipfix.export_module", "Send flow records as IPFIX (UDP, TCP, file)."),
+    "ipfixsend": ("modules.ipfix.send", "Replay an IPFIX file or a trapcap to a collector."),
     "info": ("modules.module_info", "Print a running module's counters and description."),
 }
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 
 from libtrap_py.cli import module_command
 from libtrap_py.module import Module, param
+from modules.ipfix.exporter import FlowExporter
+from modules.ipfix.transports import parse_destination
 
 from .capture import live_packets, read_packets
 from .flow_cache import FlowCache
@@ -33,6 +35,8 @@ class FlowMeterParams:
     bpf: str = param("", "-F", "BPF filter applied to the packets.")
     no_eof: bool = param(False, "-n", "Do not send end-of-stream at the end.")
     split: bool = param(False, help="Uniflows: no reverse direction, the uniflow template.")
+    export: str = param("", "-x", "Also export the flows as IPFIX to HOST:PORT[:udp|tcp] or "
+                                  "file:PATH.")
     snaplen: int = param(65535, help="Live capture: bytes captured per packet.")
     no_promisc: bool = param(False, help="Live capture: do not put the interface in "
                                          "promiscuous mode.")
@@ -52,6 +56,8 @@ class FlowMeterParams:
         if self.count < 0:
             raise ValueError(f"-c {self.count}: must be >= 0")
         make_plugins(self.plugins)
+        if self.export:
+            parse_destination(self.export)
 
 
 class FlowMeter(Module):
@@ -80,6 +86,7 @@ class FlowMeter(Module):
         else:
             self.chunks = live_packets(p.interface, p.snaplen, not p.no_promisc, p.bpf)
         self.packets = 0
+        self.exporter = FlowExporter(p.export) if p.export else None
 
     def produce(self) -> bool:
         chunk = next(self.chunks, None)
@@ -106,6 +113,8 @@ class FlowMeter(Module):
         basic = flow_batch(exported, not self.params.split, self.params.link,
                            self.params.direction)
         self.emit(basic)
+        if self.exporter is not None:
+            self.exporter.export(basic)
         for position, plugin in enumerate(self.plugins, start=1):
             batch = plugin_batch(plugin, basic, exported)
             if batch is not None:
@@ -114,13 +123,18 @@ class FlowMeter(Module):
     def finish(self) -> None:
         self.cache.flush()
         self._emit_exported()
+        if self.exporter is not None:
+            self.exporter.close()
         log.info("packets: %s; flows created %d, exported %s", dict(self.parser.counters),
                  self.cache.created, dict(self.cache.reasons))
 
     def stats(self) -> dict:
-        return {"packets": dict(self.parser.counters), "flows_created": self.cache.created,
-                "flows_exported": dict(self.cache.reasons), "flows_in_cache":
-                len(self.cache.flows)}
+        stats = {"packets": dict(self.parser.counters), "flows_created": self.cache.created,
+                 "flows_exported": dict(self.cache.reasons), "flows_in_cache":
+                 len(self.cache.flows)}
+        if self.exporter is not None:
+            stats["ipfix_export"] = self.exporter.stats()
+        return stats
 
 
 main = module_command(FlowMeter)

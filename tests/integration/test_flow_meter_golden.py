@@ -45,3 +45,21 @@ def test_bad_options_are_one_line_errors(spawn, tmp_path):
         assert proc.wait(30) != 0
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], (args, lines)
+
+
+def test_ipfix_export_carries_every_flow(spawn, shared_data, tmp_path):
+    from modules.ipfix.core import CollectorCore
+    from modules.ipfix.ipfix_file import read_messages
+
+    exported = tmp_path / "flows.ipfix"
+    capture = shared_data / "pcaps/scan/evilfingers__TCP_SYN_SCAN.pcap"
+    meter = spawn("nemea", "flow_meter", "-r", str(capture), "-i", "b:", "-x",
+                  f"file:{exported}")
+    assert meter.wait(60) == 0, meter.stderr
+    core = CollectorCore()
+    session = core.session("file", ("127.0.0.1", 0))
+    for _, message in read_messages(str(exported)):
+        core.feed(session, message)
+    batch = core.flush()
+    assert batch is not None and batch.length == 1005
+    assert int(batch.column("PACKETS").sum() + batch.column("PACKETS_REV").sum()) == 2011
