@@ -152,3 +152,36 @@ def test_bad_options_fail_with_one_clear_line(spawn, args, message):
     assert proc.wait(15) != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], lines
+
+
+def test_flowcounter_prints_totals_on_sigusr1(spawn, socket_dir, tmp_path):
+    source = tmp_path / "src.csv"
+    source.write_text("uint32 PACKETS,uint64 BYTES\n3,100\n4,200\n")
+    replay = spawn("nemea", "logreplay", "-n", "-i", "u:counted", "-f", str(source))
+    counter = spawn("nemea", "flowcounter", "-i", "u:counted")
+    wait_until(lambda: (socket_dir / f"trap-service_{counter.pid}.sock").exists(), 15)
+    assert replay.wait(30) == 0
+    wait_until(lambda: counter.signal(signal.SIGUSR1) or "Flows:" in counter.stdout, 10, 0.5)
+    lines = counter.stdout.splitlines()
+    assert lines[0].startswith("Time: ") and lines[1:4] == [
+        f"Flows:   {2:20d}", f"Packets: {7:20d}", f"Bytes:   {300:20d}"]
+    counter.signal(signal.SIGTERM)
+    assert counter.wait(15) == 0
+
+
+def test_unirecfilter_reloads_its_rules_on_sigusr1(spawn, socket_dir, tmp_path):
+    rules = tmp_path / "rules.txt"
+    rules.write_text(":DST_PORT == 53;\n")
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("uint16 DST_PORT\n53\n80\n")
+    second.write_text("uint16 DST_PORT\n53\n80\n")
+    out = tmp_path / "out"
+    filtering = spawn("nemea", "unirecfilter", "-f", str(rules), "-i", f"u:rules,f:{out}")
+    wait_until(lambda: (socket_dir / f"trap-service_{filtering.pid}.sock").exists(), 15)
+    assert spawn("nemea", "logreplay", "-n", "-i", "u:rules", "-f", str(first)).wait(30) == 0
+    wait_until(lambda: out.exists() and out.stat().st_size > 40, 15)
+    rules.write_text(":DST_PORT == 80;\n")
+    filtering.signal(signal.SIGUSR1)
+    assert spawn("nemea", "logreplay", "-i", "u:rules", "-f", str(second)).wait(30) == 0
+    assert filtering.wait(30) == 0, filtering.stderr
+    assert logged(spawn, f"f:{out}") == "53\n80\n"
