@@ -1,6 +1,6 @@
-"""Run a Module in-process on RecordBatches, without sockets (unit tests, benchmarks).
+"""Helpers for running detectors in-process: the runtime's driver, and flows from dicts.
 
-    ports = run(VportscanDetector(params), [batch1, batch2])
+    ports = run(VportscanDetector(params), [flow_batch([{...}, ...])])
     alerts = ports[0].records()
 """
 
@@ -8,67 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from libtrap_py.formats import DataFormat
-from libtrap_py.message import Message
-from libtrap_py.module import Module, OutputPort
+from libtrap_py.driver import CollectingPort, feed, run, start
 from unirec import Record, RecordBatch, Template
 
-
-class CollectingPort(OutputPort):
-    """An output that keeps what the module sends."""
-
-    def __init__(self) -> None:
-        self.format: DataFormat | None = None
-        self.batches: list[RecordBatch] = []
-        self.messages: list = []
-
-    def set_format(self, fmt: DataFormat) -> None:
-        self.format = fmt
-
-    def send_batch(self, batch: RecordBatch) -> None:
-        if batch.length:
-            self.batches.append(batch)
-
-    def send_record(self, record: Record) -> None:
-        self.batches.append(RecordBatch.from_records([record]))
-
-    def send_payload(self, payload: bytes, count: int) -> None:
-        self.batches.append(Message(self.format, payload).batch())
-
-    def send_messages(self, messages: list) -> None:
-        self.messages.extend(messages)
-
-    def records(self) -> list[Record]:
-        return [record for batch in self.batches for record in batch.records()]
-
-
-def start(module: Module, outputs: int = 1) -> list[CollectingPort]:
-    """Give the module collecting outputs and call setup()."""
-    ports = [CollectingPort() for _ in range(outputs)]
-    module.ports = ports  # type: ignore[assignment]
-    module.input_count = 1
-    module.setup()
-    return ports
-
-
-def feed(module: Module, batch: RecordBatch, index: int = 0) -> None:
-    """One received batch, as the runtime delivers it."""
-    fmt = DataFormat.unirec(batch.template)
-    formats = module.__dict__.setdefault("_inprocess_formats", {})
-    if formats.get(index) != fmt:
-        formats[index] = fmt
-        module.on_format(fmt, index)
-    module.on_message(Message(fmt, batch=batch), index)
-
-
-def run(module: Module, batches: Iterable[RecordBatch], outputs: int = 1) -> list[CollectingPort]:
-    """setup, every batch, EOF and finish: the whole life of a module on a finite input."""
-    ports = start(module, outputs)
-    for batch in batches:
-        feed(module, batch)
-    module.on_eof(0)
-    module.finish()
-    return ports
+__all__ = ["BIFLOW_TEMPLATE", "UNIFLOW_TEMPLATE", "CollectingPort", "feed", "flow_batch", "run",
+           "start"]
 
 
 BIFLOW_TEMPLATE = ("ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,"
