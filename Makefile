@@ -27,7 +27,7 @@ test: setup lint
 	$(VENV)/bin/pytest -q
 
 demo: setup
-	@$(PY) -m modules.demo
+	@$(PY) -m supervisor.demo
 
 bench: setup
 	$(PY) bench/unirec_codec.py

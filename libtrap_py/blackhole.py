@@ -13,7 +13,7 @@ class BlackholeOutput(OutputInterface):
     def _deliver(self, payload: bytes, count: int) -> int:
         return count
 
-    def _deliver_eof(self) -> None:
+    def _deliver_eof(self, wait_for_reader: bool) -> None:
         pass
 
     def _finish(self, grace: float) -> None:

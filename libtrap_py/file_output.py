@@ -117,7 +117,7 @@ class FileOutput(OutputInterface):
         self._has_data = True
         return count
 
-    def _deliver_eof(self) -> None:
+    def _deliver_eof(self, wait_for_reader: bool) -> None:
         if self._file is not None:
             self._write(EOF_BLOCK_BYTES)
             self._file.flush()

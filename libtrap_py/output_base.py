@@ -171,9 +171,11 @@ class OutputInterface:
         if (now - self._last_flush) * 1e6 >= interval:
             self.flush(autoflush=True)
 
-    def send_eof(self) -> None:
+    def send_eof(self, wait_for_reader: bool = True) -> None:
+        """End-of-stream to the readers; `wait_for_reader` (timeout=WAIT socket outputs with
+        an announced format) waits for a reader to connect first, as data would."""
         self.flush(autoflush=False)
-        self._deliver_eof()
+        self._deliver_eof(wait_for_reader)
 
     def close(self, grace: float = 5.0) -> None:
         """Flush, wait up to `grace` seconds for connected readers to take everything, close."""
@@ -190,7 +192,7 @@ class OutputInterface:
         """Send one wire batch; return how many of its records reached at least one reader."""
         raise NotImplementedError
 
-    def _deliver_eof(self) -> None:
+    def _deliver_eof(self, wait_for_reader: bool) -> None:
         raise NotImplementedError
 
     def _finish(self, grace: float) -> None:

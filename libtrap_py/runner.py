@@ -186,10 +186,9 @@ class Runner:
         grace = DRAIN_SECONDS_AT_END if graceful else DRAIN_SECONDS_ON_SIGNAL
         try:
             module.finish()
-            if module.send_eof_at_end:
+            if module.send_eof_at_end:   # also where nothing was sent: the readers end too
                 for output in self.outputs:
-                    if output.format is not None:
-                        output.send_eof()
+                    output.send_eof(wait_for_reader=graceful)
         except (Terminated, TrapTimeout) as exc:
             log.warning("while finishing: %s", exc)
         finally:

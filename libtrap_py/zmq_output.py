@@ -213,7 +213,13 @@ class ZmqOutput(OutputInterface):
         self._send_queued()
         return delivered
 
-    def _deliver_eof(self) -> None:
+    def _deliver_eof(self, wait_for_reader: bool) -> None:
+        """EOF to every reader; with timeout=WAIT and no reader yet, wait for one, as data
+        would, so a reader that connects late still learns that the stream ended."""
+        self._pump(0)
+        if wait_for_reader and self.format is not None and not self.clients \
+                and self.spec.timeout == WAIT:
+            self._wait(lambda: self.clients, -1)
         for client in self.clients.values():
             client.queue.append((EOF, None, 0))
         self._send_queued()
