@@ -57,9 +57,9 @@ def _wait_finished(client: SupervisorClient, names: list[str]) -> None:
 def main() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     (OUT / "idea").mkdir(parents=True)
-    _step("nemea trafficgen -o demo-output/demo.pcap --scenario demo --seed 1 --scale 2")
+    _step("nemea trafficgen -o demo-output/demo.pcap --scenario demo --seed 1 --scale 4")
     if _nemea("trafficgen", "-o", str(PCAP), "--scenario", "demo", "--seed", "1",
-              "--scale", "2").returncode:
+              "--scale", "4").returncode:
         raise SystemExit("demo: trafficgen failed")
     config = load_config(CONFIG)
     _step(f"nemea supervisor -c {CONFIG} -d")

@@ -102,7 +102,7 @@ def horizontal_scan(rng: random.Random, start_us: int, span_us: int, size: int,
 def ssh_bruteforce(rng: random.Random, start_us: int, span_us: int, size: int,
                    tag: str) -> Built:
     """`size` short SSH connections from one attacker to the local SSH server: banners, key
-    exchange, one to three failed password attempts, close."""
+    exchange, three to six failed password attempts (as hydra makes them), close."""
     attacker = Host(ATTACKERS_V4[rng.randint(100, 139)], rng.randint(45, 52))
     victim = Host(SSH_SERVER, 64)
     rtt = rng.randint(30_000, 110_000)
@@ -125,7 +125,7 @@ def ssh_bruteforce(rng: random.Random, start_us: int, span_us: int, size: int,
         tcp.send(0, ssh_encrypted(rng, 12) + ssh_encrypted(rng, 32),
                  delay_us=tcp.reply_delay(1), acked=False)
         tcp.send(1, ssh_encrypted(rng, 32), delay_us=tcp.reply_delay(0) + 300, acked=False)
-        for _ in range(rng.randint(1, 3)):
+        for _ in range(rng.randint(3, 6)):
             tcp.send(0, ssh_encrypted(rng, 80), delay_us=tcp.reply_delay(1), acked=False)
             tcp.send(1, ssh_encrypted(rng, 32), delay_us=tcp.reply_delay(0)
                      + rng.randint(150_000, 400_000), acked=False)
