@@ -35,7 +35,7 @@ from unirec.ipaddr import text_from_raw
 from .alerts import alert_batch
 from .amplification_ports import parse_ports, port_table, service_name
 from .amplification_reference import PairConfig, PairReport, ReferenceAmplification
-from .ddos_episodes import EpisodeEngine, Report, Thresholds
+from .ddos_episodes import EpisodeEngine, EpisodeParams, Report, Thresholds
 from .ddos_keys import address_keys
 from .ddos_rows import CONDITIONAL, REQUEST, VOLUME, FlowRows
 
@@ -50,7 +50,7 @@ OUTPUT_TEMPLATE = (
 
 
 @dataclass
-class AmplificationParams:
+class AmplificationParams(EpisodeParams):
     port: str = param("53", "-p", "Service port(s): a number, a list (53,123) or 'known'.")
     top: int = param(5, "-n", "NEMEA's rule: top-N histogram bins.")
     step: int = param(2, "-q", "NEMEA's rule: histogram bin width.")
@@ -69,13 +69,6 @@ class AmplificationParams:
     min_rsp_pps: float = param(30.0, None, "Victim-side rule: response packets per second.")
     min_rsp_bps: float = param(20_000.0, None, "Victim-side rule: response bytes per second.")
     min_rsp_size: float = param(200.0, None, "Victim-side rule: mean response packet bytes.")
-    continue_ratio: float = param(0.05, None, "An episode goes on through bins at this share "
-                                              "of the thresholds.")
-    idle: float = param(60.0, None, "An episode ends this long (s of flow time) after its "
-                                    "last active bin.")
-    delay: float = param(60.0, None, "How late (s of flow time) flows may arrive.")
-    report_interval: float = param(300.0, None, "Report a running episode every SEC (0 = only "
-                                                "at its end).")
     no_reference: bool = param(False, None, "Disable NEMEA's per-pair rule.")
     no_victim_side: bool = param(False, None, "Disable the victim-side rule.")
 
@@ -85,10 +78,7 @@ class AmplificationParams:
             raise ValueError("-n, -q, -w must be >= 1 and 0 <= -s < -w")
         if self.record_count < 1:
             raise ValueError("-S: must be >= 1")
-        if self.bin <= 0 or self.idle < 0 or self.delay < 0 or self.report_interval < 0:
-            raise ValueError("--bin must be > 0; --idle, --delay, --report-interval >= 0")
-        if not 0 < self.continue_ratio <= 1:
-            raise ValueError("--continue-ratio: must be in (0, 1]")
+        self.check_episode_options(self.bin)
         if self.log_dir and not os.path.isdir(self.log_dir):
             raise ValueError(f"-d {self.log_dir}: not a directory")
 

@@ -30,7 +30,7 @@ from unirec import RecordBatch
 
 from .alerts import alert_batch
 from .ddos_classes import CLASSES, NONE, REPLY_CLASSES, attack_name, class_note, classify
-from .ddos_episodes import EpisodeEngine, Report, Thresholds
+from .ddos_episodes import EpisodeEngine, EpisodeParams, Report, Thresholds
 from .ddos_keys import address_keys, mask_addresses
 from .ddos_reference import FloodReport, ReferenceDdos
 from .ddos_rows import REQUEST, VOLUME, FlowRows
@@ -48,7 +48,7 @@ OUTPUT_TEMPLATE = (
 
 
 @dataclass
-class DdosParams:
+class DdosParams(EpisodeParams):
     dst_prefix: int = param(32, "-d", "Group destinations by this IPv4 prefix length.")
     src_prefix: int = param(24, "-s", "Count sources by this IPv4 prefix (NEMEA's rule).")
     threshold: float = param(4.0, "-t", "NEMEA's rule: bytes must exceed this x their average.")
@@ -62,13 +62,6 @@ class DdosParams:
     min_pps: float = param(1000.0, None, "Short-window rule: flood packets per second.")
     min_sources: int = param(50, None, "Short-window rule: distinct source addresses per bin.")
     min_bps: float = param(0.0, None, "Short-window rule: flood bits per second (0 = any).")
-    continue_ratio: float = param(0.05, None, "An episode goes on (and starts earlier) through "
-                                              "bins at this share of the thresholds.")
-    idle: float = param(60.0, None, "An episode ends this many seconds of flow time after its "
-                                    "last bin over the continue ratio.")
-    delay: float = param(60.0, None, "How late (s of flow time) flows may arrive.")
-    report_interval: float = param(300.0, None, "Report a running episode every SEC (0 = only "
-                                                "at its end).")
     sketch_cells: int = param(1 << 14, None, "Cells of the candidate sketch (power of two).")
     no_reference: bool = param(False, None, "Disable NEMEA's 60-s window rule.")
 
@@ -77,10 +70,7 @@ class DdosParams:
             raise ValueError("-d/-s: prefix lengths must be 0..32")
         if not 0 <= self.dst_prefix6 <= 128:
             raise ValueError("--dst-prefix6: must be 0..128")
-        if self.bin <= 0 or self.idle < 0 or self.delay < 0 or self.report_interval < 0:
-            raise ValueError("--bin must be > 0; --idle, --delay, --report-interval >= 0")
-        if not 0 < self.continue_ratio <= 1:
-            raise ValueError("--continue-ratio: must be in (0, 1]")
+        self.check_episode_options(self.bin)
         if self.min_pps < 0 or self.min_sources < 0 or self.min_bps < 0:
             raise ValueError("--min-pps, --min-sources, --min-bps: must be >= 0")
         if self.sketch_cells < 16 or self.sketch_cells & (self.sketch_cells - 1):

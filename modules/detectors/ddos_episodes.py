@@ -20,10 +20,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from libtrap_py.module import param
+
 from .ddos_keys import KeySet, unique_sorted
 from .ddos_rows import CONDITIONAL, REQUEST, VOLUME, FlowRows
 from .ddos_sketch import BinSketch
 from .ddos_stats import Stats, Totals
+
+
+@dataclass
+class EpisodeParams:
+    """The options of the episode tracking both volume detectors share (flow time)."""
+
+    continue_ratio: float = param(0.05, None, "An episode goes on (and starts earlier) through "
+                                              "bins at this share of the thresholds.")
+    idle: float = param(60.0, None, "An episode ends this many seconds of flow time after its "
+                                    "last bin over the continue ratio.")
+    delay: float = param(60.0, None, "How late (s of flow time) flows may arrive.")
+    report_interval: float = param(300.0, None, "Report a running episode every SEC (0 = only "
+                                                "at its end).")
+
+    def check_episode_options(self, bin_seconds: float) -> None:
+        if bin_seconds <= 0 or self.idle < 0 or self.delay < 0 or self.report_interval < 0:
+            raise ValueError("--bin must be > 0; --idle, --delay, --report-interval >= 0")
+        if not 0 < self.continue_ratio <= 1:
+            raise ValueError("--continue-ratio: must be in (0, 1]")
 
 CLOSED_MEMORY_NS = 600 * 1_000_000_000     # how long a closed episode still counts as active
 
