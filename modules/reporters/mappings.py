@@ -101,12 +101,13 @@ def bruteforce(alert: dict, ctx: Context) -> dict | None:
     proto = proto_name(alert["PROTOCOL"]) or "tcp"
     service = service_name(int(alert["DST_PORT"]), proto)
     protos = [proto, service.lower()] if service else [proto]
+    victims = [alert["DST_IP"]] if alert.get("DST_IP") else []   # our detector names the victim
     return build_idea(
         ctx, category=["Attempt.Login"],
         description="Multiple unsuccessful login attempts" + (f" on {service}" if service else ""),
         detect=alert["DETECTION_TIME"], counts={"FlowCount": alert["EVENT_SCALE"]},
         source=[endpoint(alert["SRC_IP"], proto=protos)],
-        target=[endpoint(port=alert["DST_PORT"], proto=protos)])
+        target=[endpoint(*victims, port=alert["DST_PORT"], proto=protos)])
 
 
 # --- amplification_detection -------------------------------------------------------------------
