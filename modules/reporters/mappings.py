@@ -26,6 +26,24 @@ Convert = Callable[[dict, Context], dict | None]
 
 # --- vportscan_detector (and vportscan_aggregator's JSON) -------------------------------------
 
+# TCP flag sets of the classic scan methods (nmap's names)
+_TCP_METHODS = {0x02: "TCP SYN", 0x01: "TCP FIN", 0x00: "TCP NULL", 0x29: "TCP XMAS",
+                0x10: "TCP ACK"}
+
+
+def scan_method(alert: dict) -> tuple[str, str]:
+    """How a scan probed (for the description) and its IDEA Proto, from the optional
+    PROTOCOL, TCP_FLAGS and EVENT_TYPE fields our detectors add (NEMEA's: TCP SYN)."""
+    if alert.get("EVENT_TYPE") == 2:
+        return "IP protocol probes", "ip"
+    protocol = int(alert.get("PROTOCOL", 6) or 6)
+    name = proto_name(protocol) or "tcp"
+    if protocol != 6:
+        return {17: "UDP", 1: "ICMP echo", 58: "ICMPv6 echo"}.get(protocol, name.upper()), name
+    flags = alert.get("TCP_FLAGS")
+    return _TCP_METHODS.get(int(flags) & 0x3F if flags is not None else 0x02, "TCP"), "tcp"
+
+
 def vportscan(alert: dict, ctx: Context) -> dict:
     """A detector alert (one victim), or an aggregated record whose `DST_IPS` text lists the
     victims as `ip=ports,ip=ports...` (then PORT_CNT is their sum)."""
@@ -33,13 +51,14 @@ def vportscan(alert: dict, ctx: Context) -> dict:
     targets = [item.rsplit("=", 1)[0] for item in listed.split(",") if item.strip()] \
         or [alert["DST_IP"]]
     many = len(targets) > 1
+    method, proto = scan_method(alert)
     return build_idea(
         ctx, category=["Recon.Scanning"],
-        description=f"{'Block portscan' if many else 'Vertical scan'} using TCP SYN",
+        description=f"{'Block portscan' if many else 'Vertical scan'} using {method}",
         event=alert["TIME_FIRST"], cease=alert["TIME_LAST"], detect=alert["TIME_LAST"],
         counts={"FlowCount": alert["PORT_CNT"]},
-        source=[endpoint(alert["SRC_IP"], proto=["tcp"])],
-        target=[endpoint(*targets, proto=["tcp"])])
+        source=[endpoint(alert["SRC_IP"], proto=[proto])],
+        target=[endpoint(*targets, proto=[proto])])
 
 
 def vportscan_json(event: dict, ctx: Context) -> dict:
@@ -68,16 +87,17 @@ SAMPLE_FIELDS = tuple(f"DST_IP{i}" for i in range(16))
 
 
 def haddrscan(alert: dict, ctx: Context) -> dict:
+    method, proto = scan_method(alert)
     target = endpoint(*(alert[name] for name in SAMPLE_FIELDS if name in alert),
-                      port=alert["DST_PORT"], proto=["tcp"])
+                      port=alert["DST_PORT"], proto=[proto])
     listed = len(target.get("IP4", [])) + len(target.get("IP6", []))
     if listed and alert["ADDR_CNT"] > listed:
         target["Imprecise"] = True          # the addresses are a sample
     return build_idea(
-        ctx, category=["Recon.Scanning"], description="Horizontal scan using TCP SYN",
+        ctx, category=["Recon.Scanning"], description=f"Horizontal scan using {method}",
         event=alert["TIME_FIRST"], cease=alert["TIME_LAST"], detect=alert["TIME_LAST"],
         counts={"FlowCount": alert["ADDR_CNT"]},
-        source=[endpoint(alert["SRC_IP"], proto=["tcp"])], target=[target])
+        source=[endpoint(alert["SRC_IP"], proto=[proto])], target=[target])
 
 
 # --- brute_force_detector ---------------------------------------------------------------------
@@ -140,7 +160,9 @@ def amplification(alert: dict, ctx: Context) -> dict:
 def ddos(alert: dict, ctx: Context) -> dict:
     return build_idea(
         ctx, category=["Availability.DoS"],
-        description="Volume of traffic and number of its sources increased.",
+        description=(f"{alert['ATTACK_TYPE']}: volume of traffic and number of its sources "
+                     "increased.") if alert.get("ATTACK_TYPE")
+        else "Volume of traffic and number of its sources increased.",
         alt_names=[str(alert["EVENT_ID"])],
         event=alert["TIME_FIRST"], cease=alert["TIME_LAST"], detect=alert["TIME_LAST"],
         counts={"ByteCount": alert["BYTES"]}, target=[endpoint(alert["DST_IP"])])
