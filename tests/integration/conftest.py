@@ -102,15 +102,15 @@ def socket_dir(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def spawn(socket_dir, tmp_path):
-    """spawn(*args) starts a process (args[0] "peer" = trap_peer, "nemea" = the nemea CLI)."""
+def start_process(socket_dir, tmp_path):
+    """start_process(argv) starts a process in its own session, with the test's socket
+    directory; every one is killed at teardown."""
     started: list[Proc] = []
     env = {**os.environ, "TRAP_SOCKET_DIR": str(socket_dir), "TZ": "UTC",
            "PYTHONUNBUFFERED": "1"}
 
-    def start(*args: str) -> Proc:
-        head = {"peer": PEER, "nemea": [NEMEA]}[args[0]]
-        proc = Proc([*head, *args[1:]], env, tmp_path / f"stderr-{len(started)}.txt")
+    def start(argv: list[str]) -> Proc:
+        proc = Proc(list(argv), env, tmp_path / f"stderr-{len(started)}.txt")
         started.append(proc)
         return proc
 
@@ -123,3 +123,12 @@ def spawn(socket_dir, tmp_path):
             proc.popen.wait(5)
         if proc.popen.stdout is not None:
             proc.popen.stdout.close()
+
+
+@pytest.fixture
+def spawn(start_process):
+    """spawn(*args) starts a process (args[0] "peer" = trap_peer, "nemea" = the nemea CLI)."""
+    def start(*args: str) -> Proc:
+        head = {"peer": PEER, "nemea": [NEMEA]}[args[0]]
+        return start_process([*head, *args[1:]])
+    return start

@@ -4,8 +4,6 @@ The helpers here are shared with test_ipfix_interop.py."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import signal
 import socket
@@ -31,28 +29,14 @@ CAPTURE = "mixed/slips__test7-malicious.pcap"      # TCP, UDP, ICMP, IPv4 and IP
 
 
 @pytest.fixture
-def run(socket_dir, tmp_path):
-    """run(*args) starts a command in its own process group; all are killed at teardown."""
-    started: list[Proc] = []
-    env = {**os.environ, "TRAP_SOCKET_DIR": str(socket_dir), "TZ": "UTC",
-           "PYTHONUNBUFFERED": "1"}
-
+def run(start_process):
+    """run(*args): an ipfix module (collector, export_module, send) or any command, in its own
+    process group (the shared start_process fixture)."""
     def start(*args: str) -> Proc:
         head = [PYTHON, "-m", f"modules.ipfix.{args[0]}"] if args[0] in \
             ("collector", "export_module", "send") else [args[0]]
-        proc = Proc([*head, *args[1:]], env, tmp_path / f"stderr-{len(started)}.txt")
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.popen.wait(5)
-        if proc.popen.stdout is not None:
-            proc.popen.stdout.close()
+        return start_process([*head, *args[1:]])
+    return start
 
 
 def collector_stats(proc: Proc) -> dict | None:

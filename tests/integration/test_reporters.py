@@ -3,10 +3,7 @@ start-up errors, and `idea-validate` exit codes."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
 
@@ -17,7 +14,7 @@ from libtrap_py.ifc_spec import parse_ifc_specs
 from libtrap_py.interfaces import open_input
 from modules.nemea_cli import COMMANDS
 from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import NEMEA, Proc
+from tests.integration.conftest import NEMEA
 from tests.unit.reporters.alerts import BLACKLIST_XML, EXPECTED_COUNTS, TEMPLATES, csv_text
 
 REPORTER = [sys.executable, "-m", "modules.reporters.report2idea"]
@@ -25,26 +22,9 @@ VALIDATE = [sys.executable, "-m", "modules.reporters.validate_cli"]
 
 
 @pytest.fixture
-def start(socket_dir, tmp_path):
-    """start(args) runs a process in its own session; all are killed at teardown."""
-    started: list[Proc] = []
-    env = {**os.environ, "TRAP_SOCKET_DIR": str(socket_dir), "TZ": "UTC",
-           "PYTHONUNBUFFERED": "1"}
-
-    def run(args: list[str]) -> Proc:
-        proc = Proc(args, env, tmp_path / f"stderr-{len(started)}.txt")
-        started.append(proc)
-        return proc
-
-    yield run
-    for proc in started:
-        if proc.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.popen.wait(5)
-        if proc.popen.stdout is not None:
-            proc.popen.stdout.close()
+def start(start_process):
+    """start(argv) runs a process in its own session (the shared start_process fixture)."""
+    return start_process
 
 
 def validate_files(*paths) -> subprocess.CompletedProcess:
