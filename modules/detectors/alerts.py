@@ -15,3 +15,11 @@ def alert_batch(template: Template | str, alerts: Sequence[Mapping[str, Any]]) -
     columns = {field.name: [alert.get(field.name, field.type.default_raw) for alert in alerts]
                for field in template.fields}
     return RecordBatch.from_columns(template, len(alerts), columns)
+
+
+def send_alerts(module, alerts: Sequence[Mapping[str, Any]]) -> int:
+    """Emit the alerts (dicts of the output template's fields) as one batch on output 0;
+    returns how many were sent."""
+    if alerts:
+        module.emit(alert_batch(module.output_template(), alerts))
+    return len(alerts)

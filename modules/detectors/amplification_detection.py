@@ -32,7 +32,7 @@ from libtrap_py.module import Module, param
 from unirec import RecordBatch
 from unirec.ipaddr import text_from_raw
 
-from .alerts import alert_batch
+from .alerts import send_alerts
 from .amplification_ports import parse_ports, port_table, service_name
 from .amplification_reference import PairConfig, PairReport, ReferenceAmplification
 from .ddos_episodes import EpisodeEngine, EpisodeParams, Report, Thresholds
@@ -211,9 +211,7 @@ class AmplificationDetector(Module):
             log.warning("-d: cannot write %s: %s", name, exc)
 
     def _send(self, alerts: list[dict]) -> None:
-        if alerts:
-            self.alerts_sent += len(alerts)
-            self.emit(alert_batch(self.output_template(), alerts))
+        self.alerts_sent += send_alerts(self, alerts)
 
     def finish(self) -> None:
         alerts = []

@@ -28,7 +28,7 @@ from libtrap_py.cli import module_command
 from libtrap_py.module import Module, param
 from unirec import RecordBatch
 
-from .alerts import alert_batch
+from .alerts import send_alerts
 from .ddos_classes import CLASSES, NONE, REPLY_CLASSES, attack_name, class_note, classify
 from .ddos_episodes import EpisodeEngine, EpisodeParams, Report, Thresholds
 from .ddos_keys import address_keys, mask_addresses
@@ -197,9 +197,7 @@ class DdosDetector(Module):
         return alerts
 
     def _send(self, alerts: list[dict]) -> None:
-        if alerts:
-            self.alerts_sent += len(alerts)
-            self.emit(alert_batch(self.output_template(), alerts))
+        self.alerts_sent += send_alerts(self, alerts)
 
     def finish(self) -> None:
         alerts = []
