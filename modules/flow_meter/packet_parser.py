@@ -50,7 +50,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .capture import (
+from .chunks import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
     LINKTYPE_IPV6,

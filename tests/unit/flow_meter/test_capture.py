@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import logging
+import os
 import socket
+import sys
 import threading
 import time
 
@@ -14,6 +16,7 @@ import pytest
 
 from modules.flow_meter.capture import CaptureError, PacketChunk, live_packets, read_packets
 from modules.flow_meter.packet_parser import PacketParser
+from modules.flow_meter.pcap_file import Walker
 
 from .capfiles import epb, idb, opb, other_block, shb, spb, write_pcap
 from .packets import ethernet, ipv4, ipv6, tcp, udp
@@ -278,3 +281,51 @@ def test_live_capture_errors():
         next(live_packets("nonexistent0"))
     with pytest.raises(CaptureError):
         live_packets("")
+
+
+def test_corrupt_record_length_keeps_the_packets_before_it(tmp_path, caplog):
+    data = frames(5)
+    path = write_pcap(tmp_path / "c.pcap", [(T0 + i, d) for i, d in enumerate(data)])
+    blob = bytearray(path.read_bytes())
+    third = 24 + sum(16 + len(d) for d in data[:2])
+    blob[third + 8:third + 12] = (10 ** 6).to_bytes(4, "little")  # caplen beyond libpcap's
+    path.write_bytes(bytes(blob))
+    with caplog.at_level(logging.WARNING):
+        _, _, packets, _ = collect(read_packets(path))
+    assert packets == data[:2]
+    assert "c.pcap" in caplog.text and f"corrupt record length 1000000 at offset {third}" \
+        in caplog.text
+
+
+def child_processes() -> list[int]:
+    """PIDs of this process's children, running or not yet waited for."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid():
+            found.append(int(entry))
+    return found
+
+
+def test_stopping_early_ends_the_walker_process(tmp_path):
+    data = frames(50)
+    path = write_pcap(tmp_path / "w.pcap", [(T0 + i, d) for i, d in enumerate(data)])
+    before = child_processes()
+    chunks = read_packets(path, chunk=5)
+    assert next(chunks).packets[:] == data[:5]
+    assert len(child_processes()) == len(before) + 1
+    chunks.close()
+    assert child_processes() == before
+
+
+def test_a_walker_that_dies_is_an_error_naming_the_file(tmp_path):
+    script = "import sys; sys.stdout.buffer.write(bytes(3)); sys.exit('walker: out of memory')"
+    walker = Walker(str(tmp_path / "x.pcap"), [sys.executable, "-c", script])
+    with pytest.raises(CaptureError, match=r"x\.pcap: the pcap record walker stopped: "
+                                           r"walker: out of memory"):
+        list(walker.offsets())
+    walker.close()

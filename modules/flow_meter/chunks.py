@@ -1,0 +1,103 @@
+"""What the capture readers hand to the parser: PacketChunk (packets of one link type, in
+capture order), its optional ChunkBuffer, the LINKTYPE numbers, CaptureError, and the BPF
+filter applied to chunks read from files (compiled by libpcap through pypcap)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pcap
+
+LINKTYPE_NULL = 0
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+LINKTYPE_LOOP = 108
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_LINUX_SLL2 = 276
+LINKTYPE_IPV4 = 228
+LINKTYPE_IPV6 = 229
+
+# libpcap's DLT values that differ from the LINKTYPE values of the file formats.
+_DLT_TO_LINKTYPE = {12: LINKTYPE_RAW, 14: LINKTYPE_RAW}
+_LINKTYPE_TO_DLT = {LINKTYPE_RAW: pcap.DLT_RAW}
+
+
+class CaptureError(Exception):
+    """A capture file or interface cannot be read (the message names it)."""
+
+
+@dataclass
+class ChunkBuffer:
+    """Optional companion of a PacketChunk: the same packets already laid out in one numpy
+    buffer, so the parser need not join them. Valid only while `packets` is the chunk's own
+    `packets` list (a chunk rebuilt with another list, e.g. by `dataclasses.replace`, drops
+    back to joining); so do not change the items of `packets` in place."""
+
+    packets: list[bytes]
+    buffer: np.ndarray   # uint8, with at least 64 spare bytes after the last packet
+    starts: np.ndarray   # int64 offset of each packet in `buffer`
+    lengths: np.ndarray  # int64 captured length of each packet
+    times: np.ndarray    # int64 timestamps (ns), as times_ns
+
+
+@dataclass
+class PacketChunk:
+    """Packets of one link type, in capture order."""
+
+    linktype: int
+    times_ns: list[int] = field(default_factory=list)
+    packets: list[bytes] = field(default_factory=list)
+    wire_lengths: list[int] = field(default_factory=list)
+    buffer: ChunkBuffer | None = field(default=None, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.packets)
+
+
+def normalize_linktype(value: int) -> int:
+    """libpcap DLT value -> LINKTYPE value (only raw IP differs on the platforms we run on)."""
+    return _DLT_TO_LINKTYPE.get(value, value)
+
+
+# --------------------------------------------------------------------------------------------
+# files
+
+def compile_bpf(expression: str, linktype: int, path: str):
+    try:
+        return pcap.bpf(expression.encode(), _LINKTYPE_TO_DLT.get(linktype, linktype))
+    except OSError:
+        raise CaptureError(f"{path}: BPF filter {expression!r} does not compile for link type "
+                           f"{linktype}") from None
+
+
+def apply_bpf(flt, out: PacketChunk) -> PacketChunk:
+    keep = [i for i, packet in enumerate(out.packets) if flt.filter(packet)]
+    if len(keep) == len(out.packets):
+        return out
+    packets = [out.packets[i] for i in keep]
+    buffer = None
+    if out.buffer is not None:
+        raw = out.buffer
+        buffer = ChunkBuffer(packets, raw.buffer, raw.starts[keep], raw.lengths[keep],
+                             raw.times[keep])
+    return PacketChunk(out.linktype, [out.times_ns[i] for i in keep], packets,
+                       [out.wire_lengths[i] for i in keep], buffer)
+
+
+class PacketView(Sequence[bytes]):
+    """A chunk's packets as slices of its buffer, made only when asked for (the plugins look
+    at a few payloads; the flow path never needs per-packet bytes objects)."""
+
+    def __init__(self, buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray):
+        self._buffer, self._starts, self._lengths = buffer, starts, lengths
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        start = int(self._starts[index])
+        return self._buffer[start:start + int(self._lengths[index])].tobytes()

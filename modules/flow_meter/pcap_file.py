@@ -1,0 +1,151 @@
+"""Classic pcap files (both byte orders, microsecond and nanosecond magic, the "modified"
+variant), memory-mapped: a walker process finds the record offsets (pcap_walk.py) while this
+process gathers each chunk's timestamps and lengths from the record headers with numpy and
+copies its packets to one buffer (no Python object per packet). A truncated or corrupt record
+ends the file with a warning; the records before it are read."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import mmap
+import os
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+
+from . import pcap_walk
+from .chunks import (
+    CaptureError,
+    ChunkBuffer,
+    PacketChunk,
+    PacketView,
+    apply_bpf,
+    compile_bpf,
+    normalize_linktype,
+)
+from .pcap_walk import END_OF_WALK, MAX_CAPLEN, PCAP_HEADER, release_pages
+
+log = logging.getLogger("flow_meter.capture")
+
+PCAP_MAGICS = {  # first 4 bytes -> (byte order, nanosecond timestamps, record header size)
+    b"\xd4\xc3\xb2\xa1": ("<", False, 16),
+    b"\xa1\xb2\xc3\xd4": (">", False, 16),
+    b"\x4d\x3c\xb2\xa1": ("<", True, 16),
+    b"\xa1\xb2\x3c\x4d": (">", True, 16),
+    b"\x34\xcd\xb2\xa1": ("<", False, 24),  # "modified" (Kuznetzov) pcap
+    b"\xa1\xb2\xcd\x34": (">", False, 24),
+}
+_PIPE_SIZE = 1 << 20     # the walker may run this far ahead (Linux F_SETPIPE_SZ)
+_F_SETPIPE_SZ = 1031
+
+
+def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
+    with open(path, "rb") as f:
+        header = f.read(PCAP_HEADER)
+        if len(header) < PCAP_HEADER:
+            raise CaptureError(f"{path}: truncated pcap file header")
+        order, nano, record = PCAP_MAGICS[header[:4]]
+        linktype = normalize_linktype(struct.unpack_from(order + "I", header, 20)[0] & 0xFFFF)
+        flt = compile_bpf(bpf, linktype, path) if bpf else None
+        if os.fstat(f.fileno()).st_size <= PCAP_HEADER:
+            return
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        snaplen = struct.unpack_from(order + "I", header, 16)[0]
+        records = _RecordHeaders(mapped, order, nano, record, snaplen)
+        walker = Walker.for_file(path, len(mapped), order, record, chunk)
+        try:
+            for starts in walker.offsets():
+                if len(starts):
+                    out = records.chunk_at(linktype, starts)
+                    if flt is not None:
+                        out = apply_bpf(flt, out)
+                    if out.packets:
+                        yield out
+            if walker.problem:
+                log.warning("%s: reading stopped early: %s", path, walker.problem)
+        finally:
+            walker.close()
+            records = None  # drop the numpy views of the mapping before closing it
+            mapped.close()
+
+
+class Walker:
+    """The walker process of one file and the record offsets it reports, chunk by chunk."""
+
+    @classmethod
+    def for_file(cls, path: str, size: int, order: str, record: int, chunk: int) -> Walker:
+        return cls(path, [sys.executable, "-I", "-S", pcap_walk.__file__, path, str(size),
+                          order, str(record), str(chunk)])
+
+    def __init__(self, path: str, command: list[str]):
+        self.path, self.problem = path, ""
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        with contextlib.suppress(OSError):   # not Linux, or above the system's limit
+            fcntl.fcntl(self.process.stdout.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
+
+    def offsets(self) -> Iterator[np.ndarray]:
+        """int64 record offsets, one array per chunk; `problem` is set at the end."""
+        while True:
+            count = int(self._read(1)[0])
+            if count == END_OF_WALK:
+                self._read(1)   # where the walk stopped (the problem names it)
+                self.problem = self.process.stdout.read().decode(errors="replace")
+                return
+            yield self._read(count)
+
+    def _read(self, count: int) -> np.ndarray:
+        values = np.empty(count, dtype=np.int64)
+        got = self.process.stdout.readinto(memoryview(values).cast("B"))
+        if got != values.nbytes:
+            self.process.wait()
+            error = self.process.stderr.read().decode(errors="replace").strip()
+            last = error.splitlines()[-1] if error else f"exit status {self.process.returncode}"
+            raise CaptureError(f"{self.path}: the pcap record walker stopped: {last}")
+        return values
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+
+class _RecordHeaders:
+    """Timestamps and lengths of pcap records, gathered with numpy from the mapped file at the
+    record offsets; the packets' bytes are copied from the mapping in one piece for the parser
+    (PacketChunk.buffer)."""
+
+    def __init__(self, mapped: mmap.mmap, order: str, nano: bool, record: int, snaplen: int):
+        self.mapped = mapped
+        self.snaplen = snaplen or MAX_CAPLEN
+        self.data = np.frombuffer(mapped, dtype=np.uint8)
+        self.headers = np.ndarray(shape=(max(len(self.data) - 15, 0),), dtype="V16",
+                                  buffer=self.data, strides=(1,))
+        self.record = record
+        self.scale = 1 if nano else 1000
+        self.dtype = np.dtype(order + "u4")
+
+    def chunk_at(self, linktype: int, starts: np.ndarray) -> PacketChunk:
+        count = len(starts)
+        fields = self.headers[starts].view(self.dtype).reshape(count, 4).astype(np.int64)
+        lengths = np.minimum(fields[:, 2], self.snaplen)   # as libpcap cuts them
+        times = fields[:, 0] * 1_000_000_000 + fields[:, 1] * self.scale
+        first = int(starts[0]) + self.record
+        end = int(starts[-1]) + self.record + int(fields[-1, 2])
+        size = end - first
+        buffer = np.empty(size + 64, dtype=np.uint8)
+        buffer[:size] = self.data[first:end]
+        buffer[size:] = 0
+        release_pages(self.mapped, end)
+        offsets = starts + (self.record - first)
+        packets = PacketView(buffer, offsets, lengths)
+        raw = ChunkBuffer(packets, buffer, offsets, lengths, times)  # type: ignore[arg-type]
+        return PacketChunk(linktype, times.tolist(), packets,  # type: ignore[arg-type]
+                           fields[:, 3].tolist(), raw)
