@@ -35,7 +35,7 @@ class ChunkBuffer:
     `packets` list (a chunk rebuilt with another list, e.g. by `dataclasses.replace`, drops
     back to joining); so do not change the items of `packets` in place."""
 
-    packets: list[bytes]
+    packets: Sequence[bytes]
     buffer: np.ndarray   # uint8, with at least 64 spare bytes after the last packet
     starts: np.ndarray   # int64 offset of each packet in `buffer`
     lengths: np.ndarray  # int64 captured length of each packet
@@ -44,12 +44,14 @@ class ChunkBuffer:
 
 @dataclass
 class PacketChunk:
-    """Packets of one link type, in capture order."""
+    """Packets of one link type, in capture order. `times_ns` and `wire_lengths` are lists
+    where packets are collected one by one (live capture, pcapng) and int64 arrays from the
+    pcap reader; `packets` is a list or a lazy sequence (PacketView)."""
 
     linktype: int
-    times_ns: list[int] = field(default_factory=list)
-    packets: list[bytes] = field(default_factory=list)
-    wire_lengths: list[int] = field(default_factory=list)
+    times_ns: Sequence[int] = field(default_factory=list)
+    packets: Sequence[bytes] = field(default_factory=list)
+    wire_lengths: Sequence[int] = field(default_factory=list)
     buffer: ChunkBuffer | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:

@@ -21,8 +21,14 @@ import numpy as np
 from .flow_groups import FIN, NS, RST, SYN, PacketGroups
 
 # flow list layout: positions of the per-flow state (a list is the fastest mutable record)
-FIRST, LAST, PACKETS, BYTES, FLAGS, PACKETS_REV, BYTES_REV, FLAGS_REV, SRC_MAC, DST_MAC, \
-    TTL, TOS, ICMP, PLUGIN_STATE, LOW_SOURCE, KEY = range(16)
+FIRST, LAST, PACKETS, BYTES, FLAGS, PACKETS_REV, BYTES_REV, FLAGS_REV, PLUGIN_STATE, \
+    LOW_SOURCE, CREATOR = range(11)
+
+# what a flow keeps of the packet that created it, packed in one bytes object (CREATOR)
+CREATOR_DTYPE = np.dtype([("src_ip", "V16"), ("dst_ip", "V16"), ("src_port", "<u2"),
+                          ("dst_port", "<u2"), ("protocol", "u1"), ("vlan_id", "<u2"),
+                          ("src_mac", "V6"), ("dst_mac", "V6"), ("ttl", "u1"), ("tos", "u1")])
+_KEY_FIELDS = ("src_ip", "dst_ip", "src_port", "dst_port", "protocol", "vlan_id")
 
 _KEY_DTYPE = np.dtype([("a", "V16"), ("b", "V16"), ("port_a", "<u2"), ("port_b", "<u2"),
                        ("protocol", "u1"), ("vlan", "<u2")])
@@ -52,14 +58,22 @@ def canonical_keys(columns, biflow: bool) -> tuple[list[bytes], np.ndarray]:
 
 @dataclass
 class ExportedFlows:
-    """Flows ended since the last take(); each flow's KEY is its creator's
-    (source, destination, source port, destination port, protocol, VLAN id)."""
+    """Flows ended since the last take(), each with the header fields of the packet that
+    created it (CREATOR_DTYPE: its key, MACs, TTL and ToS)."""
 
     flows: list[list] = field(default_factory=list)
 
+    def creators(self) -> np.ndarray:
+        """One CREATOR_DTYPE row per flow."""
+        return np.frombuffer(b"".join([flow[CREATOR] for flow in self.flows]),
+                             dtype=CREATOR_DTYPE)
+
     @property
     def keys(self) -> list[tuple]:
-        return [flow[KEY] for flow in self.flows]
+        """Per flow: (source, destination, source port, destination port, protocol, VLAN id)
+        of its creator."""
+        creators = self.creators()
+        return list(zip(*(creators[name].tolist() for name in _KEY_FIELDS), strict=True))
 
     def __len__(self) -> int:
         return len(self.flows)
@@ -169,8 +183,7 @@ class FlowCache:
             flow = flows_of_groups[index]
             if flow is None:
                 flow = [first_time[index], last, packets, octets, flags, packets_rev,
-                        octets_rev, flags_rev, None, None, 0, 0, 0, None, first_low[index],
-                        None]
+                        octets_rev, flags_rev, None, first_low[index], None]
                 flows[key] = flow
                 created.append((flow, first_positions[index]))
                 self.created += 1
@@ -215,8 +228,7 @@ class FlowCache:
                     flow = None
             if flow is None:
                 reverse = False
-                flow = [time_ns, time_ns, 0, 0, 0, 0, 0, 0, None, None, 0, 0, 0, None,
-                        low_source, None]
+                flow = [time_ns, time_ns, 0, 0, 0, 0, 0, 0, None, low_source, None]
                 created.append((flow, position))
                 flows[key] = flow
                 self.created += 1
@@ -244,23 +256,18 @@ class FlowCache:
 
     @staticmethod
     def _describe_created(created: list[tuple[list, int]], columns) -> None:
-        """Fill in the creator's key, MACs, TTL and ToS of the flows this chunk started
+        """Store the creating packet's header fields in the flows this chunk started
         (gathered column-wise after the loop, so the per-packet path stays short)."""
         if not created:
             return
         positions = np.fromiter((position for _, position in created), dtype=np.intp,
                                 count=len(created))
-        fields = zip(columns.src_ip[positions].tolist(), columns.dst_ip[positions].tolist(),
-                     columns.src_port[positions].tolist(), columns.dst_port[positions].tolist(),
-                     columns.protocol[positions].tolist(), columns.vlan_id[positions].tolist(),
-                     columns.src_mac[positions].tolist(), columns.dst_mac[positions].tolist(),
-                     columns.ttl[positions].tolist(), columns.tos[positions].tolist(),
-                     columns.icmp_type_code[positions].tolist(), strict=True)
-        for (flow, _), (src, dst, sport, dport, proto, vlan, src_mac, dst_mac, ttl, tos,
-                        icmp) in zip(created, fields, strict=True):
-            flow[KEY] = (src, dst, sport, dport, proto, vlan)
-            flow[SRC_MAC], flow[DST_MAC], flow[TTL], flow[TOS], flow[ICMP] = \
-                src_mac, dst_mac, ttl, tos, icmp
+        creators = np.empty(len(created), dtype=CREATOR_DTYPE)
+        for name in CREATOR_DTYPE.names:
+            creators[name] = getattr(columns, name)[positions]
+        blobs = creators.view(f"V{CREATOR_DTYPE.itemsize}").tolist()
+        for (flow, _), blob in zip(created, blobs, strict=True):
+            flow[CREATOR] = blob
 
     def expire_idle(self, now_second: int) -> None:
         """Export flows idle for the inactive timeout (the least recently used come first)."""

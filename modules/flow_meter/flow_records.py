@@ -9,16 +9,12 @@ from unirec import RecordBatch, Template
 from .flow_cache import (
     BYTES,
     BYTES_REV,
-    DST_MAC,
     FIRST,
     FLAGS,
     FLAGS_REV,
     LAST,
     PACKETS,
     PACKETS_REV,
-    SRC_MAC,
-    TOS,
-    TTL,
     ExportedFlows,
 )
 
@@ -37,17 +33,17 @@ def _column(flows: list[list], position: int) -> list:
     return [flow[position] for flow in flows]
 
 
-def _raw(values: list[bytes], dtype: str) -> np.ndarray:
-    return np.frombuffer(b"".join(values), dtype=dtype)
-
-
 def flow_batch(exported: ExportedFlows, biflow: bool, link: int, direction: int) -> RecordBatch:
-    keys, flows, count = exported.keys, exported.flows, len(exported)
-    src, dst, sport, dport, proto, _vlan = zip(*keys, strict=True) if keys else ([],) * 6
+    flows, count = exported.flows, len(exported)
+    creators = exported.creators()
+
+    def creator(name: str) -> np.ndarray:
+        return np.ascontiguousarray(creators[name])
+
     columns = {
-        "SRC_IP": _raw(src, "V16"), "DST_IP": _raw(dst, "V16"),
-        "SRC_PORT": np.array(sport, dtype=np.uint16), "DST_PORT": np.array(dport, np.uint16),
-        "PROTOCOL": np.array(proto, dtype=np.uint8),
+        "SRC_IP": creator("src_ip"), "DST_IP": creator("dst_ip"),
+        "SRC_PORT": creator("src_port"), "DST_PORT": creator("dst_port"),
+        "PROTOCOL": creator("protocol"),
         "TIME_FIRST": np.array(_column(flows, FIRST), dtype=np.int64),
         "TIME_LAST": np.array(_column(flows, LAST), dtype=np.int64),
         "PACKETS": np.array(_column(flows, PACKETS), dtype=np.uint32),
@@ -61,10 +57,9 @@ def flow_batch(exported: ExportedFlows, biflow: bool, link: int, direction: int)
             "PACKETS_REV": np.array(_column(flows, PACKETS_REV), dtype=np.uint32),
             "BYTES_REV": np.array(_column(flows, BYTES_REV), dtype=np.uint64),
             "TCP_FLAGS_REV": np.array(_column(flows, FLAGS_REV), dtype=np.uint8),
-            "SRC_MAC": _raw(_column(flows, SRC_MAC), "V6"),
-            "DST_MAC": _raw(_column(flows, DST_MAC), "V6"),
+            "SRC_MAC": creator("src_mac"), "DST_MAC": creator("dst_mac"),
         })
         return RecordBatch.from_columns(BIFLOW_TEMPLATE, count, columns)
-    columns["TTL"] = np.array(_column(flows, TTL), dtype=np.uint8)
-    columns["TOS"] = np.array(_column(flows, TOS), dtype=np.uint8)
+    columns["TTL"] = creator("ttl")
+    columns["TOS"] = creator("tos")
     return RecordBatch.from_columns(UNIFLOW_TEMPLATE, count, columns)

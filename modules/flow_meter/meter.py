@@ -8,8 +8,6 @@ from dataclasses import dataclass, replace
 
 from libtrap_py.cli import module_command
 from libtrap_py.module import Module, param
-from modules.ipfix.exporter import FlowExporter
-from modules.ipfix.transports import parse_destination
 
 from .capture import live_packets, read_packets
 from .flow_cache import FlowCache
@@ -57,6 +55,7 @@ class FlowMeterParams:
             raise ValueError(f"-c {self.count}: must be >= 0")
         make_plugins(self.plugins)
         if self.export:
+            from modules.ipfix.transports import parse_destination  # only with -x
             parse_destination(self.export)
 
 
@@ -86,7 +85,10 @@ class FlowMeter(Module):
         else:
             self.chunks = live_packets(p.interface, p.snaplen, not p.no_promisc, p.bpf)
         self.packets = 0
-        self.exporter = FlowExporter(p.export) if p.export else None
+        self.exporter = None
+        if p.export:
+            from modules.ipfix.exporter import FlowExporter  # only with -x
+            self.exporter = FlowExporter(p.export)
 
     def produce(self) -> bool:
         chunk = next(self.chunks, None)

@@ -1,15 +1,15 @@
 """Classic pcap files (both byte orders, microsecond and nanosecond magic, the "modified"
-variant), memory-mapped: a walker process finds the record offsets (pcap_walk.py) while this
-process gathers each chunk's timestamps and lengths from the record headers with numpy and
-copies its packets to one buffer (no Python object per packet). A truncated or corrupt record
-ends the file with a warning; the records before it are read."""
+variant). A walker process finds the record offsets (pcap_walk.py) while this process reads
+each chunk's bytes with one pread, gathers its timestamps and lengths from the record headers
+with numpy and hands the parser the packets in that one buffer (no Python object per packet).
+A truncated or corrupt record ends the file with a warning; the records before it are read."""
+
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import logging
-import mmap
 import os
 import struct
 import subprocess
@@ -28,7 +28,7 @@ from .chunks import (
     compile_bpf,
     normalize_linktype,
 )
-from .pcap_walk import END_OF_WALK, MAX_CAPLEN, PCAP_HEADER, release_pages
+from .pcap_walk import END_OF_WALK, MAX_CAPLEN, PCAP_HEADER
 
 log = logging.getLogger("flow_meter.capture")
 
@@ -45,33 +45,34 @@ _F_SETPIPE_SZ = 1031
 
 
 def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
-    with open(path, "rb") as f:
+    with open(path, "rb", buffering=0) as f:
         header = f.read(PCAP_HEADER)
         if len(header) < PCAP_HEADER:
             raise CaptureError(f"{path}: truncated pcap file header")
         order, nano, record = PCAP_MAGICS[header[:4]]
         linktype = normalize_linktype(struct.unpack_from(order + "I", header, 20)[0] & 0xFFFF)
         flt = compile_bpf(bpf, linktype, path) if bpf else None
-        if os.fstat(f.fileno()).st_size <= PCAP_HEADER:
+        size = os.fstat(f.fileno()).st_size
+        if size <= PCAP_HEADER:
             return
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         snaplen = struct.unpack_from(order + "I", header, 16)[0]
-        records = _RecordHeaders(mapped, order, nano, record, snaplen)
-        walker = Walker.for_file(path, len(mapped), order, record, chunk)
+        records = _Records(f.fileno(), order, nano, record, snaplen)
+        walker = Walker.for_file(path, size, order, record, chunk)
         try:
-            for starts in walker.offsets():
-                if len(starts):
-                    out = records.chunk_at(linktype, starts)
-                    if flt is not None:
-                        out = apply_bpf(flt, out)
-                    if out.packets:
-                        yield out
+            for starts, end in walker.chunks():
+                out = records.chunk_at(linktype, starts, end)
+                if out is None:
+                    log.warning("%s: reading stopped early: the file shrank below offset %d",
+                                path, end)
+                    return
+                if flt is not None:
+                    out = apply_bpf(flt, out)
+                if out.packets:
+                    yield out
             if walker.problem:
                 log.warning("%s: reading stopped early: %s", path, walker.problem)
         finally:
             walker.close()
-            records = None  # drop the numpy views of the mapping before closing it
-            mapped.close()
 
 
 class Walker:
@@ -89,15 +90,16 @@ class Walker:
         with contextlib.suppress(OSError):   # not Linux, or above the system's limit
             fcntl.fcntl(self.process.stdout.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
 
-    def offsets(self) -> Iterator[np.ndarray]:
-        """int64 record offsets, one array per chunk; `problem` is set at the end."""
+    def chunks(self) -> Iterator[tuple[np.ndarray, int]]:
+        """(int64 record offsets, the offset after the last record) per chunk; `problem` is
+        set at the end."""
         while True:
             count = int(self._read(1)[0])
             if count == END_OF_WALK:
-                self._read(1)   # where the walk stopped (the problem names it)
                 self.problem = self.process.stdout.read().decode(errors="replace")
                 return
-            yield self._read(count)
+            values = self._read(count + 1)
+            yield values[:count], int(values[count])
 
     def _read(self, count: int) -> np.ndarray:
         values = np.empty(count, dtype=np.int64)
@@ -117,35 +119,32 @@ class Walker:
         self.process.stderr.close()
 
 
-class _RecordHeaders:
-    """Timestamps and lengths of pcap records, gathered with numpy from the mapped file at the
-    record offsets; the packets' bytes are copied from the mapping in one piece for the parser
+class _Records:
+    """The records of chunks, read from the file with one pread per chunk: timestamps and
+    lengths gathered with numpy from the record headers, the packets left in the buffer
     (PacketChunk.buffer)."""
 
-    def __init__(self, mapped: mmap.mmap, order: str, nano: bool, record: int, snaplen: int):
-        self.mapped = mapped
+    def __init__(self, fd: int, order: str, nano: bool, record: int, snaplen: int):
+        self.fd = fd
         self.snaplen = snaplen or MAX_CAPLEN
-        self.data = np.frombuffer(mapped, dtype=np.uint8)
-        self.headers = np.ndarray(shape=(max(len(self.data) - 15, 0),), dtype="V16",
-                                  buffer=self.data, strides=(1,))
         self.record = record
         self.scale = 1 if nano else 1000
         self.dtype = np.dtype(order + "u4")
 
-    def chunk_at(self, linktype: int, starts: np.ndarray) -> PacketChunk:
-        count = len(starts)
-        fields = self.headers[starts].view(self.dtype).reshape(count, 4).astype(np.int64)
+    def chunk_at(self, linktype: int, starts: np.ndarray, end: int) -> PacketChunk | None:
+        """The chunk of the records at `starts` (file offsets) that end at `end`; None when
+        the file no longer holds them."""
+        first = int(starts[0])
+        size = end - first
+        buffer = np.zeros(size + 64, dtype=np.uint8)   # 64 zero bytes after the last packet
+        if os.preadv(self.fd, [memoryview(buffer)[:size]], first) != size:
+            return None
+        offsets = starts - first
+        headers = np.ndarray(shape=(size - 15,), dtype="V16", buffer=buffer, strides=(1,))
+        fields = headers[offsets].view(self.dtype).reshape(len(starts), 4).astype(np.int64)
         lengths = np.minimum(fields[:, 2], self.snaplen)   # as libpcap cuts them
         times = fields[:, 0] * 1_000_000_000 + fields[:, 1] * self.scale
-        first = int(starts[0]) + self.record
-        end = int(starts[-1]) + self.record + int(fields[-1, 2])
-        size = end - first
-        buffer = np.empty(size + 64, dtype=np.uint8)
-        buffer[:size] = self.data[first:end]
-        buffer[size:] = 0
-        release_pages(self.mapped, end)
-        offsets = starts + (self.record - first)
+        offsets += self.record
         packets = PacketView(buffer, offsets, lengths)
-        raw = ChunkBuffer(packets, buffer, offsets, lengths, times)  # type: ignore[arg-type]
-        return PacketChunk(linktype, times.tolist(), packets,  # type: ignore[arg-type]
-                           fields[:, 3].tolist(), raw)
+        raw = ChunkBuffer(packets, buffer, offsets, lengths, times)
+        return PacketChunk(linktype, times, packets, fields[:, 3], raw)

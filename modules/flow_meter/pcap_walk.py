@@ -8,10 +8,10 @@ This file uses the standard library only, so the walker process starts in millis
 
     python pcap_walk.py FILE SIZE BYTE_ORDER RECORD_HEADER_SIZE CHUNK
 
-walks the file's first SIZE bytes and writes frames to stdout in native byte order: an int64
-count n >= 0 then n int64 record offsets, for every CHUNK records; at the end an int64 -1, an
-int64 offset where the walk stopped, and why it stopped early as UTF-8 (nothing when the file
-ended cleanly).
+walks the file's first SIZE bytes and writes frames to stdout in native byte order: for every
+CHUNK records an int64 count n >= 1, the n int64 record offsets and the int64 offset after the
+last of them; at the end an int64 -1 and why the walk stopped early as UTF-8 (nothing when
+the file ended cleanly).
 """
 
 from __future__ import annotations
@@ -67,9 +67,8 @@ def caplen_reader(order: str) -> Callable[[object, int], tuple[int]]:
     return struct.Struct(order + "8xI").unpack_from
 
 
-def release_pages(mapped: mmap.mmap, end: int) -> None:
-    """Drop the mapped pages before `end` (already used), so memory does not grow with the
-    file."""
+def _release_pages(mapped: mmap.mmap, end: int) -> None:
+    """Drop the mapped pages before `end` (walked), so memory does not grow with the file."""
     done = end - end % mmap.PAGESIZE
     if done > 0 and hasattr(mmap, "MADV_DONTNEED"):
         mapped.madvise(mmap.MADV_DONTNEED, 0, done)
@@ -84,9 +83,10 @@ def main(argv: list[str]) -> int:
         try:
             while offset < size and not problem:
                 starts, offset, problem = walk(mapped, size, offset, count, record, caplen)
-                out.write(array("q", [len(starts), *starts]))
-                release_pages(mapped, offset)
-            out.write(array("q", [END_OF_WALK, offset]))
+                if starts:
+                    out.write(array("q", [len(starts), *starts, offset]))
+                _release_pages(mapped, offset)
+            out.write(array("q", [END_OF_WALK]))
             out.write(problem.encode())
             out.flush()
         except BrokenPipeError:   # the reader stopped early (-c, a signal): nothing to say

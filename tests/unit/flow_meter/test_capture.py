@@ -17,6 +17,7 @@ import pytest
 from modules.flow_meter.capture import CaptureError, PacketChunk, live_packets, read_packets
 from modules.flow_meter.packet_parser import PacketParser
 from modules.flow_meter.pcap_file import Walker
+from tests.conftest import wait_until
 
 from .capfiles import epb, idb, opb, other_block, shb, spb, write_pcap
 from .packets import ethernet, ipv4, ipv6, tcp, udp
@@ -38,9 +39,9 @@ def collect(chunks) -> tuple[list, list, list, list]:
         assert isinstance(chunk, PacketChunk)
         assert len(chunk.times_ns) == len(chunk.packets) == len(chunk.wire_lengths) > 0
         linktypes.append(chunk.linktype)
-        times += chunk.times_ns
+        times += list(chunk.times_ns)
         packets += chunk.packets
-        wires += chunk.wire_lengths
+        wires += list(chunk.wire_lengths)
     return linktypes, times, packets, wires
 
 
@@ -297,16 +298,16 @@ def test_corrupt_record_length_keeps_the_packets_before_it(tmp_path, caplog):
         in caplog.text
 
 
-def child_processes() -> list[int]:
-    """PIDs of this process's children, running or not yet waited for."""
+def child_processes(state: str = "") -> list[int]:
+    """PIDs of this process's children (only those in `state`, e.g. "Z", when given)."""
     found = []
     for entry in os.listdir("/proc"):
         try:
             with open(f"/proc/{entry}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
             continue
-        if parent == os.getpid():
+        if int(fields[1]) == os.getpid() and state in ("", fields[0]):
             found.append(int(entry))
     return found
 
@@ -327,5 +328,19 @@ def test_a_walker_that_dies_is_an_error_naming_the_file(tmp_path):
     walker = Walker(str(tmp_path / "x.pcap"), [sys.executable, "-c", script])
     with pytest.raises(CaptureError, match=r"x\.pcap: the pcap record walker stopped: "
                                            r"walker: out of memory"):
-        list(walker.offsets())
+        list(walker.chunks())
     walker.close()
+
+
+def test_a_file_that_shrinks_while_read_ends_with_a_warning(tmp_path, caplog):
+    data = frames(20)
+    path = write_pcap(tmp_path / "s.pcap", [(T0 + i, d) for i, d in enumerate(data)])
+    before = child_processes()
+    chunks = read_packets(path, chunk=5)
+    assert next(chunks).packets[:] == data[:5]
+    wait_until(lambda: set(child_processes("Z")) - set(before))  # the walker has finished
+    with open(path, "r+b") as f:
+        f.truncate(300)
+    with caplog.at_level(logging.WARNING):
+        assert list(chunks) == []
+    assert "s.pcap" in caplog.text and "shrank" in caplog.text
