@@ -34,9 +34,10 @@ _KEY_DTYPE = np.dtype([("a", "V16"), ("b", "V16"), ("port_a", "<u2"), ("port_b",
                        ("protocol", "u1"), ("vlan", "<u2")])
 
 
-def canonical_keys(columns, biflow: bool) -> tuple[list[bytes], np.ndarray]:
-    """One hashable key per packet, the same for both directions of a biflow (the lower
-    address/port end first), and whether the packet's source is that lower end."""
+def canonical_keys(columns, biflow: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One key per packet (a void array: the key's bytes), the same for both directions of a
+    biflow (the lower address/port end first), and whether the packet's source is that lower
+    end."""
     count = columns.count
     if biflow:
         src = np.frombuffer(columns.src_ip.tobytes(), dtype=">u8").reshape(-1, 2)
@@ -53,7 +54,7 @@ def canonical_keys(columns, biflow: bool) -> tuple[list[bytes], np.ndarray]:
     packed["port_b"] = np.where(low, columns.dst_port, columns.src_port)
     packed["protocol"] = columns.protocol
     packed["vlan"] = columns.vlan_id
-    return packed.view(f"V{_KEY_DTYPE.itemsize}").tolist(), low
+    return packed.view(f"V{_KEY_DTYPE.itemsize}"), low
 
 
 @dataclass
@@ -100,20 +101,21 @@ class FlowCache:
         """Account every packet of a PacketColumns chunk (times in packet order); `packets` are
         the chunk's raw packets, for plugins that read payloads.
 
-        Packets are grouped by flow key column-wise; a group whose packets cannot end its flow
-        inside the chunk (no inactive gap, no active timeout, no SYN after FIN/RST, no plugin)
-        is added in one step. The other groups go packet by packet, in order."""
+        Packets are grouped by flow key column-wise, a key's packets cut into several groups
+        where an inactive gap ends a flow; a group whose packets cannot end its flow inside
+        the chunk otherwise (no active timeout, no SYN after FIN/RST, no plugin) is added in
+        one step. The keys of the other groups go packet by packet, in order."""
         if not columns.count:
             self.expire_idle(self._now)
             return
         keys, low = canonical_keys(columns, self.biflow)
         masks = [(plugin, plugin.wants(columns)) for plugin in plugins]
         created: list[tuple[list, int]] = []
-        groups = PacketGroups(keys, low, columns)
+        groups = PacketGroups(keys, low, columns, self.inactive)
         slow = groups.plugin_groups([mask for _, mask in masks])
         if self.per_packet or len(self.flows) + groups.count > self.size:
             slow[:] = True                       # evictions: keep exact LRU order
-        groups.mark_gaps(slow, self.active, self.inactive)
+        groups.mark_active_spans(slow, self.active)
         flows_of_groups = self._continue_or_end(groups, slow)
         first_low = groups.firsts()[0]
         creator_low = np.array([low_side if flow is None else flow[LOW_SOURCE]
@@ -121,6 +123,7 @@ class FlowCache:
                                                           strict=True)], dtype=bool)
         reverse = groups.reverse(creator_low)
         groups.mark_syn_after_end(slow, reverse, *self._ended_sides(flows_of_groups))
+        groups.spread_over_keys(slow)
         self._add_groups(groups, slow, flows_of_groups, reverse, created)
         slow_positions = groups.positions_of(slow)
         if len(slow_positions):
@@ -132,35 +135,39 @@ class FlowCache:
     def _continue_or_end(self, groups: PacketGroups, slow: np.ndarray) -> list:
         """For each fast group, the cached flow it continues (None: it starts a new flow).
         A cached flow the group's first packet ends (eof, inactive, active) is exported."""
-        flows, get = self.flows, self.flows.get
-        active, inactive = self.active, self.inactive
+        flows, get, end_reason = self.flows, self.flows.get, self._end_reason
+        active = self.active
         result: list = [None] * groups.count
         first_low, first_time, first_flags, last_second = groups.firsts()
+        after_gap = groups.after_gap
         for index, key in enumerate(groups.keys):
-            if slow[index]:
+            if slow[index] or after_gap[index]:
                 continue
             flow = get(key)
             if flow is None:
                 continue
-            reverse = first_low[index] != flow[LOW_SOURCE]
-            seen = flow[FLAGS_REV] if reverse else flow[FLAGS]
-            second = first_time[index] // NS
-            reason = None
-            if first_flags[index] & SYN and seen & (FIN | RST):
-                reason = "eof"
-            elif second - flow[LAST] // NS >= inactive:
-                reason = "inactive"
-            elif second - flow[FIRST] // NS >= active:
-                reason = "active"
-            elif last_second[index] - flow[FIRST] // NS >= active:
-                slow[index] = True               # its active timeout falls inside the chunk
-                continue
+            reason = end_reason(flow, first_low[index], first_flags[index],
+                                first_time[index] // NS)
             if reason is not None:
                 del flows[key]
                 self._export(flow, reason)
+            elif last_second[index] - flow[FIRST] // NS >= active:
+                slow[index] = True               # its active timeout falls inside the chunk
             else:
                 result[index] = flow
         return result
+
+    def _end_reason(self, flow: list, low_source: bool, flags: int, second: int) -> str | None:
+        """Why a packet (its low-side flag, TCP flags and second) ends the cached `flow`,
+        checked in ipfixprobe's order; None: it does not."""
+        seen = flow[FLAGS_REV] if low_source != flow[LOW_SOURCE] else flow[FLAGS]
+        if flags & SYN and seen & (FIN | RST):
+            return "eof"
+        if second - flow[LAST] // NS >= self.inactive:
+            return "inactive"
+        if second - flow[FIRST] // NS >= self.active:
+            return "active"
+        return None
 
     @staticmethod
     def _ended_sides(flows_of_groups: list) -> tuple[np.ndarray, np.ndarray]:
@@ -175,13 +182,19 @@ class FlowCache:
                     reverse: np.ndarray, created: list) -> None:
         flows, move = self.flows, self.flows.move_to_end
         sums = groups.sums(reverse)
-        first_low, first_time, _, _ = groups.firsts()
+        first_low, first_time, first_flags, _ = groups.firsts()
         first_positions = groups.first_positions()
-        for index in np.flatnonzero(~slow).tolist():
+        after_gap = groups.after_gap
+        for index in groups.in_last_packet_order(~slow):
             key = groups.keys[index]
             packets, octets, flags, packets_rev, octets_rev, flags_rev, last = sums[index]
             flow = flows_of_groups[index]
             if flow is None:
+                if after_gap[index]:             # the key's previous group's flow ends here
+                    ended = flows.pop(key)
+                    self._export(ended, self._end_reason(ended, first_low[index],
+                                                         first_flags[index],
+                                                         first_time[index] // NS))
                 flow = [first_time[index], last, packets, octets, flags, packets_rev,
                         octets_rev, flags_rev, None, first_low[index], None]
                 flows[key] = flow
@@ -198,34 +211,26 @@ class FlowCache:
             if last > flow[LAST]:
                 flow[LAST] = last
 
-    def _add_packets(self, positions: np.ndarray, keys: list[bytes], low: np.ndarray, columns,
+    def _add_packets(self, positions: np.ndarray, keys: np.ndarray, low: np.ndarray, columns,
                      masks: list, packets: list[bytes] | None, created: list) -> None:
         """The exact per-packet path, for the packets at `positions` (in capture order)."""
-        flows = self.flows
+        flows, end_reason = self.flows, self._end_reason
         get, move = flows.get, flows.move_to_end
-        active, inactive, size_limit = self.active, self.inactive, self.size
+        size_limit = self.size
         plugin_masks = [(plugin, mask[positions].tolist()) for plugin, mask in masks]
-        rows = zip(positions.tolist(), low[positions].tolist(),
+        rows = zip(positions.tolist(), keys[positions].tolist(), low[positions].tolist(),
                    columns.time_ns[positions].tolist(), columns.ip_bytes[positions].tolist(),
                    columns.tcp_flags[positions].tolist(), strict=True)
-        for index, (position, low_source, time_ns, size, flags) in enumerate(rows):
-            key = keys[position]
+        for index, (position, key, low_source, time_ns, size, flags) in enumerate(rows):
             flow = get(key)
             if flow is not None:
-                reverse = low_source != flow[LOW_SOURCE]
-                second = time_ns // NS
-                seen = flow[FLAGS_REV] if reverse else flow[FLAGS]
-                reason = None
-                if flags & SYN and seen & (FIN | RST):
-                    reason = "eof"
-                elif second - flow[LAST] // NS >= inactive:
-                    reason = "inactive"
-                elif second - flow[FIRST] // NS >= active:
-                    reason = "active"
+                reason = end_reason(flow, low_source, flags, time_ns // NS)
                 if reason is not None:
                     del flows[key]
                     self._export(flow, reason)
                     flow = None
+                else:
+                    reverse = low_source != flow[LOW_SOURCE]
             if flow is None:
                 reverse = False
                 flow = [time_ns, time_ns, 0, 0, 0, 0, 0, 0, None, low_source, None]

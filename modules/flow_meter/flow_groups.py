@@ -9,23 +9,79 @@ FIN, SYN, RST = 0x01, 0x02, 0x04
 NS = 1_000_000_000
 
 
-class PacketGroups:
-    """Groups in order of first appearance; within a group, packets keep capture order."""
+# odd 64-bit multipliers of the key hash (any odd constants with mixed bits will do)
+_MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)
 
-    def __init__(self, keys: list[bytes], low: np.ndarray, columns):
-        index = dict.fromkeys(keys)              # unique keys, in order of first appearance
-        self.keys = list(index)
-        index.update(zip(self.keys, range(len(self.keys)), strict=True))
-        ids = np.fromiter(map(index.__getitem__, keys), dtype=np.intp, count=len(keys))
-        self.count = len(self.keys)
+
+def group_ids(keys: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
+    """Per packet, the number of its key's group (groups numbered in order of first
+    appearance), and each group's key as bytes. `keys` is a void array (a key's bytes).
+
+    Keys are hashed to 64 bits and grouped with numpy; a hash shared by two different keys is
+    detected (every key is compared with its group's first) and the chunk is then grouped
+    by the keys themselves (a dict)."""
+    count, width = len(keys), keys.dtype.itemsize
+    words = -(-width // 8)
+    padded = np.zeros((count, words * 8), dtype=np.uint8)
+    padded[:, :width] = keys.view(np.uint8).reshape(count, width)
+    words = padded.view(np.uint64)
+    _, firsts, inverse = np.unique(key_hashes(words), return_index=True, return_inverse=True)
+    if not (words[firsts][inverse] == words).all():
+        return _group_ids_by_dict(keys)
+    order = np.argsort(firsts)                 # the groups in order of first appearance
+    number = np.empty(len(firsts), dtype=np.intp)
+    number[order] = np.arange(len(firsts))
+    return number[inverse], keys[firsts[order]].tolist()
+
+
+def key_hashes(words: np.ndarray) -> np.ndarray:
+    """A 64-bit hash per row of uint64 words."""
+    hashes = np.zeros(len(words), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in range(words.shape[1]):
+            hashes ^= words[:, column]
+            hashes *= np.uint64(_MULTIPLIERS[column % len(_MULTIPLIERS)])
+            hashes ^= hashes >> np.uint64(31)
+    return hashes
+
+
+def _group_ids_by_dict(keys: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
+    values = keys.tolist()
+    index = dict.fromkeys(values)              # unique keys, in order of first appearance
+    unique = list(index)
+    index.update(zip(unique, range(len(unique)), strict=True))
+    return np.fromiter(map(index.__getitem__, values), dtype=np.intp, count=len(values)), unique
+
+
+class PacketGroups:
+    """A chunk's packets grouped by flow key, and each key's packets cut where the inactive
+    timeout separates two of them (the later ones start a new flow): a *group* is one such
+    run. Keys in order of first appearance, a key's groups one after the other; within a
+    group, packets keep capture order. `after_gap[g]`: group g follows an inactive gap (the
+    flow of the key's previous group ends there)."""
+
+    def __init__(self, keys: np.ndarray, low: np.ndarray, columns, inactive: int):
+        ids, unique_keys = group_ids(keys)
         self.order = np.argsort(ids, kind="stable")
-        self.group_of = ids[self.order]
-        self.starts = np.flatnonzero(np.r_[True, self.group_of[1:] != self.group_of[:-1]])
+        key_of = ids[self.order]
         self.low = low[self.order]
         self.times = columns.time_ns[self.order]
         self.seconds = self.times // NS
         self.flags = columns.tcp_flags[self.order]
         self.sizes = columns.ip_bytes[self.order].astype(np.uint64)
+        new_key = np.r_[True, key_of[1:] != key_of[:-1]]
+        # a flow's last second is the largest so far: a running maximum within each key
+        span = int(self.seconds.max() - self.seconds.min()) + 1 if len(key_of) else 1
+        latest = np.maximum.accumulate(self.seconds + key_of * span) - key_of * span
+        gap = np.r_[False, ~new_key[1:] & (self.seconds[1:] - latest[:-1] >= inactive)]
+        cut = new_key | gap
+        self.starts = np.flatnonzero(cut)
+        self.group_of = np.cumsum(cut) - 1
+        self.count = len(self.starts)
+        self.after_gap = gap[self.starts]
+        self._key_of_group = key_of[self.starts]
+        self.keys = [unique_keys[i] for i in self._key_of_group.tolist()]
         self._firsts = None
 
     def plugin_groups(self, masks: list[np.ndarray]) -> np.ndarray:
@@ -35,16 +91,20 @@ class PacketGroups:
             slow |= np.logical_or.reduceat(mask[self.order], self.starts)
         return slow
 
-    def mark_gaps(self, slow: np.ndarray, active: int, inactive: int) -> None:
-        """Groups with an inactive gap between two of their packets, or spanning the active
-        timeout themselves."""
-        if len(self.seconds) > 1:
-            same = self.group_of[1:] == self.group_of[:-1]
-            gap = same & (self.seconds[1:] - self.seconds[:-1] >= inactive)
-            slow[self.group_of[1:][gap]] = True
+    def mark_active_spans(self, slow: np.ndarray, active: int) -> None:
+        """Groups spanning the active timeout themselves."""
         first = self.seconds[self.starts]
         last = np.maximum.reduceat(self.seconds, self.starts)
         slow |= last - first >= active
+
+    def spread_over_keys(self, slow: np.ndarray) -> None:
+        """A key with a slow group goes packet by packet altogether (its groups must be
+        accounted in order)."""
+        if not slow.any() or not self.after_gap.any():
+            return
+        firsts = np.flatnonzero(~self.after_gap)          # each key's first group
+        any_slow = np.logical_or.reduceat(slow, firsts)
+        slow[:] = np.repeat(any_slow, np.diff(np.r_[firsts, self.count]))
 
     def firsts(self) -> tuple[list, list, list, list]:
         """Per group: the first packet's low-side flag, time and TCP flags; the last second."""
@@ -53,6 +113,13 @@ class PacketGroups:
                             self.flags[self.starts].tolist(),
                             np.maximum.reduceat(self.seconds, self.starts).tolist())
         return self._firsts
+
+    def in_last_packet_order(self, chosen: np.ndarray) -> list[int]:
+        """The chosen groups, ordered by the capture position of their last packet (the
+        order the per-packet path leaves their flows in the cache's LRU list)."""
+        last_positions = self.order[np.r_[self.starts[1:], len(self.order)] - 1]
+        picked = np.flatnonzero(chosen)
+        return picked[np.argsort(last_positions[picked])].tolist()
 
     def first_positions(self) -> list[int]:
         return self.order[self.starts].tolist()

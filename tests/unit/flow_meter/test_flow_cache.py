@@ -12,7 +12,9 @@ from modules.flow_meter.packet_parser import PacketParser
 from modules.flow_meter.plugins import make_plugins
 
 
-def flows_of(path, chunk: int, plugins: str = "", **options) -> list[tuple]:
+def flows_of(path, chunk: int, plugins: str = "", reasons: dict | None = None,
+             **options) -> list[tuple]:
+    """The flow records of a capture, sorted; `reasons` gets the export reasons counted."""
     cache, parser = FlowCache(**options), PacketParser()
     plugin_objects = make_plugins(plugins)
     exported = []
@@ -22,6 +24,8 @@ def flows_of(path, chunk: int, plugins: str = "", **options) -> list[tuple]:
     cache.flush()
     exported.extend(cache.take().flows)
     batch = flow_batch(type(cache.take())(exported), options.get("biflow", True), 1, 0)
+    if reasons is not None:
+        reasons.update(cache.reasons)
     return sorted(batch.rows())
 
 
@@ -34,9 +38,22 @@ def captures(shared):
 @pytest.mark.parametrize(("chunk", "active", "inactive"), [(65536, 300, 30), (977, 10, 2)])
 def test_grouped_path_equals_per_packet_path(shared_data, chunk, active, inactive):
     for path in captures(shared_data):
-        fast = flows_of(path, chunk, active=active, inactive=inactive)
-        exact = flows_of(path, chunk, active=active, inactive=inactive, per_packet=True)
+        fast_reasons, exact_reasons = {}, {}
+        fast = flows_of(path, chunk, reasons=fast_reasons, active=active, inactive=inactive)
+        exact = flows_of(path, chunk, reasons=exact_reasons, active=active, inactive=inactive,
+                         per_packet=True)
         assert fast == exact, path.name
+        assert idle_merged(fast_reasons) == idle_merged(exact_reasons), path.name
+
+
+def idle_merged(reasons: dict) -> dict:
+    """Export reasons with "inactive" and "forced" counted together: flows end by the same
+    rules on both paths, but whether an idle flow leaves the cache before the end of input
+    depends on the cache's LRU order, which the grouped path keeps only roughly (its
+    packet-by-packet flows come after its grouped ones)."""
+    merged = {k: v for k, v in reasons.items() if k not in ("inactive", "forced")}
+    merged["idle"] = reasons.get("inactive", 0) + reasons.get("forced", 0)
+    return merged
 
 
 def test_uniflows_and_plugins_agree_too(shared_data):
