@@ -6,8 +6,9 @@
 2. The supervisor runs configs/demo.toml: flow_meter turns the capture into flows; then the
    detectors, aggregators and IDEA reporters run on them. The status table is shown while they
    run; every module ends by end-of-stream.
-3. A summary of flows and alerts (checked with the IDEA validator) against the ground truth,
-   the files written, and a clean shutdown.
+3. A summary of flows and alerts (checked with the IDEA validator) against the ground truth
+   (which alerts detected each attack, and how many were detected), the files written, and a
+   clean shutdown.
 """
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .client import SupervisorClient
 from .validate import load_config
 
 CONFIG = Path("configs/demo.toml")
+# ground-truth attack type -> the IDEA category that reports it
+CATEGORIES = {"vscan": "Recon.Scanning", "hscan": "Recon.Scanning",
+              "ssh_bruteforce": "Attempt.Login", "dns_amplification": "Availability.DDoS",
+              "syn_flood": "Availability.DoS"}
 OUT = Path("demo-output")
 PCAP = OUT / "demo.pcap"
 TIMEOUT = 120.0
@@ -87,25 +93,53 @@ def _run(client: SupervisorClient, config) -> None:
     _summary()
 
 
+@dataclass(frozen=True)
+class Alert:
+    file: str
+    categories: tuple[str, ...]
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+
+
+def _ips(endpoints: list[dict]) -> tuple[str, ...]:
+    return tuple(ip for item in endpoints for ip in item.get("IP4", []) + item.get("IP6", []))
+
+
+def _alerts() -> list[Alert]:
+    return [Alert(path.name, tuple(message["Category"]), _ips(message.get("Source", [])),
+                  _ips(message.get("Target", [])))
+            for path in sorted((OUT / "idea").glob("*.idea"))
+            for message in map(json.loads, path.read_text().splitlines())]
+
+
+def detected_by(attack: dict, alerts: list[Alert]) -> list[Alert]:
+    """The alerts of a ground-truth attack: its category, and one of its attackers as Source
+    or one of its victims as Target."""
+    category = CATEGORIES[attack["type"]]
+    return [alert for alert in alerts if category in alert.categories
+            and (set(alert.sources) & set(attack["attackers"])
+                 or set(alert.targets) & set(attack["victims"]))]
+
+
 def _summary() -> None:
     flows = len((OUT / "flows.csv").read_text().splitlines()) - 1
     truth = json.loads(PCAP.with_name(PCAP.name + ".truth.json").read_text())
     attacks = truth["attacks"] if isinstance(truth, dict) else truth
+    alerts = _alerts()
     _step("summary")
     print(f"capture: {PCAP} ({len(attacks)} attacks in the ground truth)")
     print(f"flows:   {flows} (demo-output/flows.csv)")
-    for path in sorted((OUT / "idea").glob("*.idea")):
-        for line in path.read_text().splitlines():
-            alert = json.loads(line)
-            source = ",".join(ip for s in alert.get("Source", []) for ip in s.get("IP4", [])
-                              + s.get("IP6", []))
-            target = ",".join(ip for s in alert.get("Target", []) for ip in s.get("IP4", [])
-                              + s.get("IP6", []))
-            print(f"alert:   {path.name:18s} {'/'.join(alert['Category']):28s} "
-                  f"{source or '-'} -> {target or '-'}")
+    for alert in alerts:
+        print(f"alert:   {alert.file:18s} {'/'.join(alert.categories):28s} "
+              f"{','.join(alert.sources) or '-'} -> {','.join(alert.targets) or '-'}")
+    found = 0
     for attack in attacks:
+        by = detected_by(attack, alerts)
+        found += bool(by)
         print(f"truth:   {attack['type']:18s} {','.join(attack['attackers'][:2])} -> "
-              f"{','.join(attack['victims'][:2])}")
+              f"{','.join(attack['victims'][:2])}: "
+              f"{', '.join(a.file for a in by) if by else 'MISSED'}")
+    print(f"detected {found}/{len(attacks)} attacks of the ground truth")
     ideas = [str(p) for p in sorted((OUT / "idea").glob("*.idea"))]
     if ideas:
         _step("nemea idea-validate demo-output/idea/*.idea")

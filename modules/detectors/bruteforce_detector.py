@@ -1,14 +1,28 @@
-"""bruteforce_detector: password guessing on SSH, RDP, Telnet, FTP and services given by
---service.
+"""bruteforce_detector: password guessing on SSH, RDP, Telnet, FTP, services given by --service,
+and on any other TCP port.
 
-NEMEA's brute_force_detector algorithm on flow time: a flow to the service port (incoming,
-attacker = SRC_IP) or from it (outgoing, attacker = DST_IP) that is not scan-like is added to
-the attacker's list for that direction (the last 1000 flows of -r seconds); it *matches* when
-its flags hold SYN+ACK+PSH and its packets and bytes fit the service's window. A new attack:
--n matched flows among at most 50, or beyond 50 flows a -x share of them. While an attack
-lasts, every --report-interval a report of the flows matched since the last one (if at least
---min-events); it ends when fewer than 10 % of the new flows match, after --attack-timeout
-without a report, or at the end of the stream (a final report if at least --min-events).
+Port rules (NEMEA's brute_force_detector algorithm, on flow time): a flow to the service port
+(incoming, attacker = SRC_IP) or from it (outgoing, attacker = DST_IP) that is not scan-like is
+added to the attacker's list for that direction (the last 1000 flows of -r seconds); it
+*matches* when its flags hold SYN+ACK+PSH and its packets and bytes fit the service's window. A
+new attack: -n matched flows among at most 50, or beyond 50 flows a -x share of them.
+
+The any-port rule (bruteforce_anyport; off with --no-any-port) watches the TCP ports no port rule
+watches, per client and server port, on biflows: a matched flow is a balanced login-sized
+dialogue, and an attack is --any-attempts of them within --any-window seconds (beyond 50 flows,
+a -x share).
+
+While an attack lasts it is checked every --report-interval: it ends when fewer than 10 % of
+the flows since the last check matched, when no check has seen --min-events matched flows for
+--attack-timeout, or at the end of the stream. Reports (--reports):
+
+* `episode` (default): one report per attack when it ends, EVENT_TYPE 4, with the whole
+  episode: EVENT_SCALE = all matched attempts, TIME_FIRST/TIME_LAST = first and last matched
+  flow, NOTE = every victim (DST_IP = the most attacked one).
+* `nemea`: NEMEA's reports: NEW (1) when the attack starts (EVENT_SCALE = the matched flows that
+  started it), CONTINUING (2) at each check with at least --min-events matched flows since the
+  last report, FINAL (3) at the end if at least --min-events; each counts its own flows.
+
 Whitelisted flows (-w, NEMEA's format) are ignored; SIGUSR1 (or SIGUSR2) reloads the whitelist.
 """
 
@@ -17,33 +31,36 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections import Counter, deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from libtrap_py.cli import module_command
+from libtrap_py.formats import DataFormat
 from libtrap_py.module import Module, param
 from unirec import RecordBatch
 from unirec.ipaddr import IP_NULL, text_from_raw
 
+from . import bruteforce_anyport as any_port
 from .alerts import alert_batch
+from .bruteforce_hosts import Host, Limits, Tally
 from .bruteforce_services import BUILTIN, Service, parse_service
 from .bruteforce_whitelist import Whitelist
-from .flow_columns import ACK, NS, PSH, RST, SYN, latest
+from .flow_columns import ACK, NS, PSH, RST, SYN, latest, row_keys
 
 log = logging.getLogger(__name__)
 OUTPUT_TEMPLATE = ("time DETECTION_TIME,time TIME_FIRST,time TIME_LAST,uint8 WARDEN_TYPE,"
                    "uint8 EVENT_TYPE,ipaddr SRC_IP,ipaddr DST_IP,uint8 PROTOCOL,uint16 DST_PORT,"
                    "uint32 EVENT_SCALE,string NOTE,string SERVICE")
-NEW, CONTINUING, FINAL = 1, 2, 3                  # EVENT_TYPE: what the report is
+NEW, CONTINUING, FINAL, EPISODE = 1, 2, 3, 4     # EVENT_TYPE: what the report is
+REPORTS = ("episode", "nemea")
 WARDEN_BRUTEFORCE = 2
 SIGNATURE = SYN | ACK | PSH
 # (packets, flags) of scan-like flows, ignored entirely (NEMEA's list, its SSH extras for all)
 SCAN_LIKE = np.array([(1 << 8) | SYN, (2 << 8) | SYN, (3 << 8) | SYN, (4 << 8) | SYN,
                       (2 << 8) | SYN | RST, (1 << 8) | SYN | ACK, (1 << 8) | RST | ACK,
                       (1 << 8) | ACK], dtype=np.int64)
-LIST_CAPACITY, LIST_THRESHOLD, KEEP_RATIO = 1000, 50, 0.1
+KEEP_RATIO = 0.1
 CHECK_INTERVAL, HOST_TIMEOUT = 60, 4200
 
 
@@ -62,9 +79,27 @@ class BruteforceParams:
     ratio: float = param(0.9, "-x", "Beyond 50 flows of a host, the matched share that starts "
                                     "an attack.")
     record_timeout: int = param(1800, "-r", "Seconds a flow stays in a host's list.")
-    report_interval: int = param(300, None, "Seconds between reports of a continuing attack.")
-    min_events: int = param(10, None, "Matched flows a continuing or final report needs.")
-    attack_timeout: int = param(600, None, "An attack without a report this long has ended.")
+    no_any_port: bool = param(False, None, "Disable the any-port rule (TCP ports without a port "
+                                           "rule; needs biflows).")
+    any_attempts: int = param(50, None, "Any-port rule: attempts of one client to one server "
+                                        "port within --any-window that start an attack. An "
+                                        "attempt: SYN+ACK+PSH both ways, 4-50 packets and at "
+                                        "most 11000 bytes each way, balanced bytes.")
+    any_window: int = param(60, None, "Any-port rule: seconds of flow time an attempt counts.")
+    any_balance: float = param(2.0, None, "Any-port rule: neither direction of an attempt has "
+                                          "more than this many times the bytes of the other "
+                                          "(a failed login answers, it does not download).")
+    reports: str = param("episode", None, "episode: one report per attack when it ends, with "
+                                          "all its attempts, first/last flow and victims; "
+                                          "nemea: NEMEA's NEW, CONTINUING and FINAL reports.",
+                         metavar="episode|nemea")
+    report_interval: int = param(300, None, "Seconds between checks of a running attack (and "
+                                            "its CONTINUING reports with --reports nemea); it "
+                                            "ends when < 10 % of the flows since matched.")
+    min_events: int = param(10, None, "Matched flows since the last check that keep an attack "
+                                      "going (and that a CONTINUING or FINAL report needs).")
+    attack_timeout: int = param(600, None, "An attack without --min-events matched flows at a "
+                                           "check for this many seconds has ended.")
 
     def validate(self) -> None:
         self.services()
@@ -72,8 +107,12 @@ class BruteforceParams:
             Whitelist.load(self.whitelist)
         if not 0 < self.ratio <= 1:
             raise ValueError(f"-x {self.ratio}: the share must be in (0, 1]")
-        for name in ("threshold", "record_timeout", "report_interval", "min_events",
-                     "attack_timeout"):
+        if self.any_balance < 1:
+            raise ValueError(f"--any-balance {self.any_balance}: must be at least 1")
+        if self.reports not in REPORTS:
+            raise ValueError(f"--reports {self.reports!r}: expected one of {', '.join(REPORTS)}")
+        for name in ("threshold", "record_timeout", "any_attempts", "any_window",
+                     "report_interval", "min_events", "attack_timeout"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
 
@@ -87,60 +126,27 @@ class BruteforceParams:
         return services
 
 
-class Host:
-    """One attacker of one service: its recent flows per direction, and the attack state."""
-
-    __slots__ = ("flows", "last_report", "last_seen", "matched", "new_matched", "new_total",
-                 "period", "reported", "victims")
-
-    def __init__(self) -> None:
-        self.flows: tuple[deque, deque] = (deque(), deque())   # (first, last, matched, victim)
-        self.matched = [0, 0]
-        self.reported = False
-        self.last_seen = self.last_report = 0
-        self.new_matched, self.new_total, self.period = [0, 0], [0, 0], [0, 0]  # clear_period
-        self.victims: tuple[Counter, ...] = ()
-
-    def clear_period(self) -> None:
-        """Start counting for the next report."""
-        self.new_matched, self.new_total = [0, 0], [0, 0]
-        self.victims = (Counter(), Counter())
-        self.period = [1 << 62, 0]                             # first, last matched flow
-
-    def expire(self, direction: int, horizon: int) -> None:
-        """Drop the flows that ended before `horizon`, and the oldest beyond the capacity."""
-        flows = self.flows[direction]
-        while flows and (len(flows) >= LIST_CAPACITY or flows[0][1] < horizon):
-            self.matched[direction] -= flows.popleft()[2]
-
-    def record(self, direction: int, matched: bool, first: int, last: int,
-               victim: bytes) -> None:
-        """A flow of a host under attack: counted for the next report."""
-        self.new_total[direction] += 1
-        if matched:
-            self.matched[direction] += 1
-            self.new_matched[direction] += 1
-            self.count_victim(direction, first, last, victim)
-
-    def count_victim(self, direction: int, first: int, last: int, victim: bytes) -> None:
-        self.victims[direction][victim] += 1
-        self.period[0], self.period[1] = min(self.period[0], first), max(self.period[1], last)
-
-
 class BruteforceDetector(Module):
     name = "bruteforce_detector"
-    description = ("Brute-force (password guessing) detector for SSH, RDP, Telnet, FTP and "
-                   "services given by --service; NEMEA's flow signatures, flow time.")
+    description = ("Brute-force (password guessing) detector: NEMEA's flow signatures on SSH, "
+                   "RDP, Telnet, FTP and --service ports, and an any-port rule for other TCP "
+                   "ports (bursts of small, balanced connections; biflows). One report per "
+                   "attack episode (--reports nemea: NEMEA's NEW/CONTINUING/FINAL).")
     Params = BruteforceParams
     required = ("ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,"
                 "uint32 PACKETS,uint64 BYTES,uint8 TCP_FLAGS,time TIME_FIRST,time TIME_LAST")
 
     def setup(self) -> None:
+        p = self.params
         self.set_output_template(OUTPUT_TEMPLATE)
-        self.services = self.params.services()
-        self.hosts: list[dict[bytes, Host]] = [{} for _ in self.services]
-        self.whitelist = Whitelist.load(self.params.whitelist) if self.params.whitelist \
-            else None
+        self.services = p.services()
+        self.port_limits = Limits(p.threshold, p.ratio, p.record_timeout * NS, HOST_TIMEOUT * NS)
+        self.any_limits = Limits(p.any_attempts, p.ratio, p.any_window * NS, p.any_window * NS,
+                                 lazy=True)
+        self.any_port = not p.no_any_port      # and the flows are biflows (on_format)
+        self.nemea = p.reports == "nemea"
+        self.hosts: dict[bytes, Host] = {}     # attacker + service port -> Host
+        self.whitelist = Whitelist.load(p.whitelist) if p.whitelist else None
         self.now = 0
         self.next_check: int | None = None
         self.alerts: list[dict] = []
@@ -148,6 +154,13 @@ class BruteforceDetector(Module):
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGUSR1, signal.SIGUSR2):
                 signal.signal(sig, self._request_reload)
+
+    def on_format(self, fmt: DataFormat, index: int) -> None:
+        biflows = any_port.has_reverse(fmt.template)
+        if not self.params.no_any_port and not biflows:
+            log.warning("uniflow input (no %s): the any-port rule is off",
+                        ", ".join(any_port.REVERSE_FIELDS))
+        self.any_port = not self.params.no_any_port and biflows
 
     def _request_reload(self, *_) -> None:
         self.reload_requested = True
@@ -177,14 +190,37 @@ class BruteforceDetector(Module):
         if self.whitelist is not None:
             relevant &= ~self.whitelist.mask(batch)
         signed = (flags & SIGNATURE) == SIGNATURE
-        for number, service in enumerate(self.services):
+        octets = batch.column("BYTES")
+        for service in self.services:
             incoming = relevant & (dport == service.port)
             outgoing = relevant & (sport == service.port) & ~incoming
             rows = np.flatnonzero(incoming | outgoing)
             if rows.size:
-                self._add(batch, number, service, rows, incoming[rows], signed[rows])
+                inc = incoming[rows]
+                matched = signed[rows] & service.matches(packets[rows], octets[rows], inc)
+                self._add(batch, rows, inc, matched, np.full(rows.size, service.port),
+                          service.name, self.port_limits)
+        if self.any_port:
+            self._add_any_port(batch, relevant)
         self._advance(latest(batch, self.now))
         self._send()
+
+    def _add_any_port(self, batch: RecordBatch, relevant: np.ndarray) -> None:
+        """Flows on the other ports: attempts, and the other flows of clients that made one
+        (most flows are neither, and are dropped here before the per-flow loop)."""
+        watched = [service.port for service in self.services]
+        rows = np.flatnonzero(any_port.candidates(batch, relevant, watched))
+        if not rows.size:
+            return
+        matched = any_port.attempts(batch, rows, self.params.any_balance)
+        ports = batch.column("DST_PORT")[rows]
+        keys = row_keys(batch.column("SRC_IP")[rows], ports)
+        attempted = {key for key, hit in zip(keys, matched.tolist(), strict=True) if hit}
+        kept = np.flatnonzero(np.fromiter((key in attempted or key in self.hosts for key in keys),
+                                          dtype=bool, count=rows.size))
+        if kept.size:
+            self._add(batch, rows[kept], np.ones(kept.size, dtype=bool), matched[kept],
+                      ports[kept], any_port.NAME, self.any_limits)
 
     def _advance(self, now: int) -> None:
         """Flow time moves on to `now`: check the attacks every CHECK_INTERVAL seconds of it."""
@@ -193,95 +229,74 @@ class BruteforceDetector(Module):
             self._check_attacks()
             self.next_check = self.now + CHECK_INTERVAL * NS
 
-    def _add(self, batch: RecordBatch, number: int, service: Service, rows: np.ndarray,
-             incoming: np.ndarray, signed: np.ndarray) -> None:
-        packets, octets = batch.column("PACKETS")[rows], batch.column("BYTES")[rows]
-        no = np.zeros(rows.size, dtype=bool)
-        inc = service.inc.matches(packets, octets) if service.inc else no
-        out = service.out.matches(packets, octets) if service.out else no
-        matched = signed & np.where(incoming, inc, out)
+    def _add(self, batch: RecordBatch, rows: np.ndarray, incoming: np.ndarray,
+             matched: np.ndarray, ports: np.ndarray, service: str, limits: Limits) -> None:
+        """Flows of one rule: `incoming` ones are from the attacker to the service port."""
         src, dst = batch.column("SRC_IP")[rows], batch.column("DST_IP")[rows]
-        attackers = np.where(incoming, src, dst).tolist()
-        victims = np.where(incoming, dst, src).tolist()
-        hosts, p = self.hosts[number], self.params
-        keep = p.record_timeout * NS
-        horizon = self.now - keep
-        for attacker, victim, is_in, hit, first, last in zip(
-                attackers, victims, incoming.tolist(), matched.tolist(),
-                batch.column("TIME_FIRST")[rows].tolist(),
+        attackers = np.where(incoming, src, dst)
+        keys = row_keys(attackers, ports.astype(np.uint16))
+        for key, attacker, victim, port, is_in, hit, first, last in zip(
+                keys, attackers.tolist(), np.where(incoming, dst, src).tolist(), ports.tolist(),
+                incoming.tolist(), matched.tolist(), batch.column("TIME_FIRST")[rows].tolist(),
                 batch.column("TIME_LAST")[rows].tolist(), strict=True):
             if last > self.now:
                 self._advance(last)
-                horizon = self.now - keep
-            host = hosts.get(attacker)
+            host = self.hosts.get(key)
             if host is None:
-                host = hosts[attacker] = Host()
+                if limits.lazy and not hit:
+                    continue
+                host = self.hosts[key] = Host(attacker, service, port, limits)
             direction = 0 if is_in else 1
-            flows = host.flows[direction]
-            if flows and (flows[0][1] < horizon or len(flows) >= LIST_CAPACITY):
-                host.expire(direction, horizon)
-            flows.append((first, last, hit, victim))
-            if last > host.last_seen:
-                host.last_seen = last
-            if host.reported:
-                host.record(direction, hit, first, last, victim)
-            elif hit:
-                count = host.matched[direction] = host.matched[direction] + 1
-                if (count >= p.threshold if len(flows) <= LIST_THRESHOLD
-                        else count >= p.ratio * len(flows)):
-                    self._new_attack(service, attacker, host, direction)
+            if host.add(direction, hit, first, last, victim, self.now):
+                self._start(host, direction)
 
-    def _new_attack(self, service: Service, attacker: bytes, host: Host, direction: int) -> None:
-        host.clear_period()
-        for d, flows in enumerate(host.flows):
-            for first, last, matched, victim in flows:
-                if matched:
-                    host.count_victim(d, first, last, victim)
-        self._report(NEW, service, attacker, host, host.matched[direction])
-        host.reported = True
+    def _start(self, host: Host, direction: int) -> None:
+        host.start_attack(self.now)
+        if self.nemea:
+            self._report(NEW, host, host.matched[direction])
 
     def _check_attacks(self) -> None:
         p = self.params
-        for service, hosts in zip(self.services, self.hosts, strict=True):
-            for attacker in list(hosts):
-                host = hosts[attacker]
-                if not host.reported:
-                    if host.last_seen < self.now - HOST_TIMEOUT * NS:
-                        del hosts[attacker]
+        for key in list(self.hosts):
+            host = self.hosts[key]
+            if not host.attacked:
+                if host.last_seen < self.now - host.limits.forget_ns:
+                    del self.hosts[key]
+                continue
+            since = self.now - host.last_check
+            if since >= p.report_interval * NS:
+                shares = [m / t for m, t in zip(host.checked, host.total, strict=True) if t]
+                if not shares or max(shares) < KEEP_RATIO:
+                    self._end(host)
+                elif max(host.checked) >= p.min_events:
+                    if self.nemea:
+                        self._report(CONTINUING, host, host.tally.scale)
+                    host.next_period(self.now)
                     continue
-                since = self.now - host.last_report
-                new = max(host.new_matched)
-                if since >= p.report_interval * NS:
-                    shares = [m / t for m, t in zip(host.new_matched, host.new_total,
-                                                    strict=True) if t]
-                    if not shares or max(shares) < KEEP_RATIO:
-                        self._end(service, attacker, host)
-                    elif new >= p.min_events:
-                        self._report(CONTINUING, service, attacker, host, new)
-                        continue
-                if host.reported and since >= p.attack_timeout * NS:
-                    self._end(service, attacker, host)
+            if host.attacked and since >= p.attack_timeout * NS:
+                self._end(host)
 
-    def _end(self, service: Service, attacker: bytes, host: Host) -> None:
-        if max(host.new_matched) >= self.params.min_events:
-            self._report(FINAL, service, attacker, host, max(host.new_matched))
-        host.reported = False
-        host.flows[0].clear(), host.flows[1].clear()
-        host.matched = [0, 0]
+    def _end(self, host: Host) -> None:
+        if not self.nemea:
+            self._report(EPISODE, host, host.tally.scale)
+        elif host.tally.scale >= self.params.min_events:
+            self._report(FINAL, host, host.tally.scale)
+        host.end_attack()
 
-    def _report(self, kind: int, service: Service, attacker: bytes, host: Host,
-                scale: int) -> None:
-        victims = host.victims[0] + host.victims[1]
+    def _report(self, kind: int, host: Host, scale: int) -> None:
+        """An alert of the host's tally, which starts again."""
+        tally = host.tally
+        victims = tally.victims[0] + tally.victims[1]
         note = "".join(f"{part}:" + "".join(f"{text_from_raw(v)}," for v in sorted(counter))
-                       for part, counter in zip("IO", host.victims, strict=True))
+                       for part, counter in zip("IO", tally.victims, strict=True))
         self.alerts.append({
-            "DETECTION_TIME": self.now, "TIME_FIRST": min(host.period[0], host.period[1]),
-            "TIME_LAST": host.period[1], "WARDEN_TYPE": WARDEN_BRUTEFORCE, "EVENT_TYPE": kind,
-            "SRC_IP": attacker, "DST_IP": victims.most_common(1)[0][0] if victims else IP_NULL,
-            "PROTOCOL": 6, "DST_PORT": service.port, "EVENT_SCALE": scale, "NOTE": note,
-            "SERVICE": service.name})
-        host.last_report = self.now
-        host.clear_period()
+            "DETECTION_TIME": self.now, "TIME_FIRST": min(tally.first, tally.last),
+            "TIME_LAST": tally.last, "WARDEN_TYPE": WARDEN_BRUTEFORCE, "EVENT_TYPE": kind,
+            "SRC_IP": host.attacker,
+            "DST_IP": victims.most_common(1)[0][0] if victims else IP_NULL,
+            "PROTOCOL": 6, "DST_PORT": host.port, "EVENT_SCALE": scale, "NOTE": note,
+            "SERVICE": host.service})
+        host.tally = Tally()
 
     def _send(self) -> None:
         if self.alerts:
@@ -289,10 +304,9 @@ class BruteforceDetector(Module):
             self.alerts = []
 
     def finish(self) -> None:
-        for service, hosts in zip(self.services, self.hosts, strict=True):
-            for attacker, host in hosts.items():
-                if host.reported:
-                    self._end(service, attacker, host)
+        for host in self.hosts.values():
+            if host.attacked:
+                self._end(host)
         self._send()
 
 

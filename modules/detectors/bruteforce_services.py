@@ -35,6 +35,14 @@ class Service:
     inc: Window | None          # attacker -> service (DST_PORT = port)
     out: Window | None          # service -> attacker (SRC_PORT = port); None: never matches
 
+    def matches(self, packets: np.ndarray, octets: np.ndarray,
+                incoming: np.ndarray) -> np.ndarray:
+        """Per flow: within the window of its direction (incoming: the INC one)."""
+        no = np.zeros(len(packets), dtype=bool)
+        inc = self.inc.matches(packets, octets) if self.inc else no
+        out = self.out.matches(packets, octets) if self.out else no
+        return np.where(incoming, inc, out)
+
 
 BUILTIN: dict[str, Service] = {
     "ssh": Service("ssh", 22, Window(11, 30, 1000, 5000), Window(11, 50, 1000, 11000)),

@@ -115,17 +115,29 @@ def service_name(port: int, proto: str) -> str:
         return ""
 
 
+def bruteforce_victims(alert: dict) -> list:
+    """Our detector names its victims: DST_IP (the most attacked one) and all of them in NOTE
+    (`I:a,b,O:c,`); NEMEA's alerts have no DST_IP and its reporter lists no target address."""
+    if not alert.get("DST_IP"):
+        return []
+    incoming, _, outgoing = str(alert.get("NOTE", "")).removeprefix("I:").partition("O:")
+    return [alert["DST_IP"], *f"{incoming},{outgoing}".split(",")]   # endpoint() skips ""
+
+
 def bruteforce(alert: dict, ctx: Context) -> dict | None:
+    """FlowCount = EVENT_SCALE (the report's attempts); EventTime/CeaseTime from our detector's
+    TIME_FIRST/TIME_LAST (its first and last attempt), absent from NEMEA's alerts."""
     if alert["WARDEN_TYPE"] != 2:
         return None
     proto = proto_name(alert["PROTOCOL"]) or "tcp"
     service = service_name(int(alert["DST_PORT"]), proto)
     protos = [proto, service.lower()] if service else [proto]
-    victims = [alert["DST_IP"]] if alert.get("DST_IP") else []   # our detector names the victim
+    victims = bruteforce_victims(alert)
     return build_idea(
         ctx, category=["Attempt.Login"],
         description="Multiple unsuccessful login attempts" + (f" on {service}" if service else ""),
-        detect=alert["DETECTION_TIME"], counts={"FlowCount": alert["EVENT_SCALE"]},
+        detect=alert["DETECTION_TIME"], event=alert.get("TIME_FIRST"),
+        cease=alert.get("TIME_LAST"), counts={"FlowCount": alert["EVENT_SCALE"]},
         source=[endpoint(alert["SRC_IP"], proto=protos)],
         target=[endpoint(*victims, port=alert["DST_PORT"], proto=protos)])
 

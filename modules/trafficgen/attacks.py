@@ -21,7 +21,7 @@ from .addresses import (
     Host,
 )
 from .packets import ACK, RST, SYN, Packet, tcp_frame
-from .payloads import ANY, TXT, dns_query, dns_response, ssh_binary_packet, ssh_encrypted
+from .payloads import ANY, TXT, dns_response, ssh_binary_packet, ssh_encrypted
 from .sessions import TcpSession, udp_exchange
 
 Built = tuple[list[Packet], dict]
@@ -140,8 +140,10 @@ def ssh_bruteforce(rng: random.Random, start_us: int, span_us: int, size: int,
 
 def dns_amplification(rng: random.Random, start_us: int, span_us: int, size: int,
                       tag: str) -> Built:
-    """`size` spoofed ANY/TXT queries 'from' the victim to open resolvers, each answered by a
-    ~3000-byte response (three IPv4 fragments) from the resolver to the victim."""
+    """`size` ANY/TXT queries spoofed with the victim's address to open resolvers, each
+    answered by a ~3000-byte response (three IPv4 fragments) to the victim. The capture point
+    is the victim's network edge: the spoofed queries leave the attacker's network and never
+    cross it, so only the responses are in the capture, unsolicited."""
     victim = Host(ip_address(f"10.0.0.{rng.randint(100, 119)}"), 64)
     count = max(5, min(254, size // 5))
     resolvers = [Host(OPEN_RESOLVERS[number], rng.randint(44, 60))
@@ -157,17 +159,16 @@ def dns_amplification(rng: random.Random, start_us: int, span_us: int, size: int
     for index in range(size):
         resolver = rng.choice(resolvers)
         qid = rng.getrandbits(16)
-        spoofed = Host(victim.ip, rng.randint(50, 60))
-        udp_exchange(out, rng, spoofed, resolver, rng.randint(1024, 65_535), 53,
-                     dns_query(qid, name, qtype, edns_size=4096),
+        udp_exchange(out, rng, victim, resolver, rng.randint(1024, 65_535), 53, None,
                      dns_response(qid, name, qtype, addresses, texts=texts),
                      start_us + index * step + rng.randrange(step), rng.randint(20_000, 90_000),
                      tag)
     return out, {"attackers": [str(r.ip) for r in resolvers], "victims": [str(victim.ip)],
                  "ports": [53], "protocol": "udp", "reflectors": True, "query_name": name,
                  "query_type": "ANY" if qtype == ANY else "TXT",
-                 "description": "DNS reflection/amplification: queries spoofed with the "
-                                "victim's address, the attackers listed are the reflectors"}
+                 "description": "DNS reflection/amplification: unsolicited responses to "
+                                "queries spoofed with the victim's address (not in the "
+                                "capture); the attackers listed are the reflectors"}
 
 
 def syn_flood(rng: random.Random, start_us: int, span_us: int, size: int, tag: str) -> Built:
@@ -209,6 +210,6 @@ ATTACKS: dict[str, AttackKind] = {
     "vscan": AttackKind(vertical_scan, 1000, "ports"),
     "hscan": AttackKind(horizontal_scan, 500, "addresses"),
     "ssh_bruteforce": AttackKind(ssh_bruteforce, 100, "sessions"),
-    "dns_amplification": AttackKind(dns_amplification, 1000, "queries"),
+    "dns_amplification": AttackKind(dns_amplification, 1000, "responses"),
     "syn_flood": AttackKind(syn_flood, 20_000, "SYNs"),
 }

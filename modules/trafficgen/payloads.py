@@ -10,18 +10,15 @@ import dpkt
 from .addresses import Address
 
 DNS = dpkt.dns.DNS
-A, AAAA, TXT, ANY, OPT = dpkt.dns.DNS_A, dpkt.dns.DNS_AAAA, dpkt.dns.DNS_TXT, dpkt.dns.DNS_ANY, 41
+A, AAAA, TXT, ANY = dpkt.dns.DNS_A, dpkt.dns.DNS_AAAA, dpkt.dns.DNS_TXT, dpkt.dns.DNS_ANY
 NTP_EPOCH_OFFSET = 2_208_988_800   # seconds from 1900-01-01 to 1970-01-01
 USER_AGENTS = ("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
                "Gecko) Chrome/120.0.0.0 Safari/537.36", "curl/8.5.0")
 
 
-def dns_query(qid: int, name: str, qtype: int, edns_size: int = 0) -> bytes:
-    query = DNS(id=qid, op=dpkt.dns.DNS_RD, qd=[DNS.Q(name=name, type=qtype)])
-    if edns_size:
-        query.ar = [DNS.RR(name="", type=OPT, cls=edns_size, ttl=0, rdata=b"")]
-    return bytes(query)
+def dns_query(qid: int, name: str, qtype: int) -> bytes:
+    return bytes(DNS(id=qid, op=dpkt.dns.DNS_RD, qd=[DNS.Q(name=name, type=qtype)]))
 
 
 def dns_response(qid: int, name: str, qtype: int, addresses: list[Address], *,

@@ -47,8 +47,8 @@ SCENARIOS: dict[str, Scenario] = {
                       (Placement("hscan", 0.30, 0.15),)),
     "ssh_bruteforce": Scenario("background + an SSH brute force (100 short sessions)",
                                (Placement("ssh_bruteforce", 0.15, 0.70),)),
-    "dns_amplification": Scenario("background + a DNS amplification (1000 spoofed queries, "
-                                  "~3000-byte fragmented answers)",
+    "dns_amplification": Scenario("background + a DNS amplification (1000 unsolicited "
+                                  "~3000-byte fragmented answers from open resolvers)",
                                   (Placement("dns_amplification", 0.40, 0.15),)),
     "syn_flood": Scenario("background + a spoofed SYN flood (20000 SYNs in 6 s)",
                           (Placement("syn_flood", 0.50, 0.10),)),

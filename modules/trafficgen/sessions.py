@@ -132,13 +132,14 @@ class TcpSession:
 
 
 def udp_exchange(out: list[Packet], rng: random.Random, client: Host, server: Host, sport: int,
-                 dport: int, request: bytes, response: bytes | None, time_us: int,
+                 dport: int, request: bytes | None, response: bytes | None, time_us: int,
                  reply_us: int, tag: str = "") -> int:
     """Request at `time_us`, response (possibly IP-fragmented) `reply_us` later; returns the
-    time of the last packet."""
-    for frame in udp_frames(client.ip, server.ip, sport, dport, request, ttl=client.ttl,
-                            ident=rng.getrandbits(16)):
-        out.append(Packet(time_us, frame, tag))
+    time of the last packet. A None request or response is not seen at the capture point."""
+    if request is not None:
+        for frame in udp_frames(client.ip, server.ip, sport, dport, request, ttl=client.ttl,
+                                ident=rng.getrandbits(16)):
+            out.append(Packet(time_us, frame, tag))
     if response is None:
         return time_us
     time_us += reply_us

@@ -68,14 +68,15 @@ def test_mixed_scenario_attacks_show_in_the_flows(spawn, tmp_path):
     assert len({f["SRC_IP"] for f in single}) >= 15_000
 
     amp = attacks["dns_amplification"]
-    queries = [f for f in flows if f["SRC_IP"] == amp["victims"][0]   # spoofed, to resolvers
-               and f["DST_IP"] in set(amp["attackers"]) and f["DST_PORT"] == "53"]
-    assert len(queries) >= 900
-    assert len({f["DST_IP"] for f in queries}) >= 100
-    sent = sum(int(f["BYTES"]) for f in queries)
-    received = sum(int(f["BYTES_REV"]) for f in queries)
-    assert received > 30 * sent
-    assert Counter(f["PACKETS_REV"] for f in queries).most_common(1)[0][0] == "3"
+    reflectors, victim = set(amp["attackers"]), amp["victims"][0]
+    responses = [f for f in flows if f["SRC_IP"] in reflectors and f["DST_IP"] == victim
+                 and f["SRC_PORT"] == "53"]
+    assert len(responses) >= 900
+    assert len({f["SRC_IP"] for f in responses}) >= 100
+    assert {f["PACKETS_REV"] for f in responses} == {"0"}        # unsolicited: no query seen
+    assert not [f for f in flows if f["SRC_IP"] == victim and f["DST_IP"] in reflectors]
+    assert Counter(f["PACKETS"] for f in responses).most_common(1)[0][0] == "3"
+    assert sum(int(f["BYTES"]) for f in responses) > 2500 * len(responses)
 
 
 def test_generator_errors_are_one_line(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 
 from modules.detectors.bruteforce_detector import (
     CONTINUING,
+    EPISODE,
     FINAL,
     NEW,
     OUTPUT_TEMPLATE,
@@ -28,6 +29,7 @@ from unirec import Template
 
 ATTACKER, VICTIM = "240.0.1.2", "240.125.0.2"
 LOGIN = SYN | ACK | PSH | FIN
+NEMEA = {"reports": "nemea"}
 
 
 def attempt(t, port=22, packets=16, octets=1973, flags=LOGIN, src=ATTACKER, dst=VICTIM,
@@ -59,7 +61,7 @@ def test_output_template_has_nemeas_fields():
 
 def test_thirty_matched_ssh_flows_start_an_attack():
     found = reports([attempt(t) for t in range(0, 300, 10)])
-    assert summary(found) == [(NEW, ATTACKER, VICTIM, 22, 30, "ssh")]
+    assert summary(found) == [(EPISODE, ATTACKER, VICTIM, 22, 30, "ssh")]
     alert = found[0]
     assert (alert.WARDEN_TYPE, alert.PROTOCOL) == (2, 6)
     assert alert["NOTE"] == f"I:{VICTIM},O:"
@@ -75,7 +77,7 @@ def test_victims_are_listed_sorted():
 
 def test_flows_outside_the_signature_do_not_match():
     for flow in (dict(packets=40), dict(octets=900), dict(flags=ACK | PSH), dict(port=2222)):
-        assert reports([attempt(t, **flow) for t in range(40)]) == [], flow
+        assert reports([attempt(t, **flow) for t in range(40)], no_any_port=True) == [], flow
 
 
 def test_scan_like_flows_are_ignored_entirely():
@@ -89,51 +91,75 @@ def test_beyond_50_flows_the_matched_share_decides():
     # every other flow is a long interactive session: 25 matched in the first 50 flows
     mixed = [attempt(t, packets=200, octets=50000) if t % 2 else attempt(t) for t in range(80)]
     assert reports(mixed) == []
-    assert [a.EVENT_SCALE for a in reports(mixed, ratio=0.5)][:1] == [26]    # 26 of 51
+    assert [a.EVENT_SCALE for a in reports(mixed, ratio=0.5, **NEMEA)][:1] == [26]  # 26 of 51
     clean = [attempt(t, packets=200, octets=50000) for t in range(51)]
     clean += [attempt(100 + t) for t in range(460)]
-    found = reports(clean)                                   # 90 % of the list: 459 of 510
+    found = reports(clean, **NEMEA)                          # 90 % of the list: 459 of 510
     assert (found[0].EVENT_TYPE, found[0].EVENT_SCALE) == (NEW, 459)
 
 
 def test_outgoing_direction_names_the_client_as_attacker():
     flows = [attempt(t, outgoing=True, packets=25, octets=3171) for t in range(30)]
     found = reports(flows, UNIFLOW_TEMPLATE)
-    assert summary(found) == [(NEW, ATTACKER, VICTIM, 22, 30, "ssh")]
+    assert summary(found) == [(EPISODE, ATTACKER, VICTIM, 22, 30, "ssh")]
     assert found[0]["NOTE"] == f"I:O:{VICTIM},"
 
 
-def test_continuing_and_final_reports_in_flow_time():
-    flows = [attempt(t) for t in range(0, 1200, 10)]        # 120 attempts over 20 minutes
+def test_one_report_per_episode_with_its_totals():
+    flows = [attempt(t, dst="10.0.0.2" if t % 100 == 50 else "10.0.0.1")   # 20 minutes
+             for t in range(0, 1200, 10)]
     found = reports(flows)
+    assert summary(found) == [(EPISODE, ATTACKER, "10.0.0.1", 22, 120, "ssh")]
+    alert = found[0]
+    assert alert.NOTE == "I:10.0.0.1,10.0.0.2,O:"
+    assert (float(alert.TIME_FIRST), float(alert.TIME_LAST)) == (0.0, 1200.0)
+    assert float(alert.DETECTION_TIME) == 1200.0           # at the end of the stream
+
+
+def test_nemea_reports_new_continuing_and_final_in_flow_time():
+    flows = [attempt(t) for t in range(0, 1200, 10)]        # 120 attempts over 20 minutes
+    found = reports(flows, **NEMEA)
     assert [a.EVENT_TYPE for a in found] == [NEW, CONTINUING, CONTINUING, FINAL]
     assert [float(a.DETECTION_TIME) for a in found][:3] == [300.0, 610.0, 910.0]
     assert sum(a.EVENT_SCALE for a in found) == 120
     assert {(str(a.SRC_IP), str(a.DST_IP)) for a in found} == {(ATTACKER, VICTIM)}
+    assert [(float(a.TIME_FIRST), float(a.TIME_LAST)) for a in found][1] == (300.0, 600.0)
 
 
-def test_batching_does_not_change_the_reports():
+@pytest.mark.parametrize("mode", ["episode", "nemea"])
+def test_batching_does_not_change_the_reports(mode):
     flows = [attempt(t) for t in range(0, 1200, 10)]
-    detector = BruteforceDetector(BruteforceParams())
+    detector = BruteforceDetector(BruteforceParams(reports=mode))
     port = start(detector)[0]
     for flow in flows:
         feed(detector, flow_batch([flow]))
     detector.finish()
-    assert summary(port.records()) == summary(reports(flows))
+    assert summary(port.records()) == summary(reports(flows, reports=mode))
 
 
 def test_attack_ends_when_matching_stops():
     flows = [attempt(t) for t in range(0, 300, 10)]
     flows += [attempt(400 + t, packets=200, octets=90000) for t in range(0, 600, 5)]
     flows += [attempt(2000 + t) for t in range(0, 300, 10)]
-    assert [a.EVENT_TYPE for a in reports(flows)] == [NEW]   # the big flows keep the share low
+    found = reports(flows)                                   # the big flows keep the share low
+    assert summary(found) == [(EPISODE, ATTACKER, VICTIM, 22, 30, "ssh")]
+    assert float(found[0].DETECTION_TIME) < 1000             # reported when the share dropped
+    assert [a.EVENT_TYPE for a in reports(flows, **NEMEA)] == [NEW]
     flows += [attempt(4000 + t) for t in range(0, 300, 10)]  # ... until they time out
-    assert [a.EVENT_TYPE for a in reports(flows)] == [NEW, NEW]
+    assert [a.EVENT_SCALE for a in reports(flows)] == [30, 30]
+    assert [a.EVENT_TYPE for a in reports(flows, **NEMEA)] == [NEW, NEW]
+
+
+def test_attack_timeout_ends_a_trickle():
+    flows = [attempt(t) for t in range(0, 300, 10)]
+    flows += [attempt(300 + t) for t in range(0, 1500, 100)]  # then one attempt every 100 s
+    found = reports(flows)                  # ended by --attack-timeout 600 s after its start
+    assert [(a.EVENT_SCALE, float(a.DETECTION_TIME)) for a in found] == [(36, 910.0)]
 
 
 def test_ftp_and_other_services():
     ftp = [attempt(t, port=21, packets=6, octets=280) for t in range(30)]
-    assert summary(reports(ftp)) == [(NEW, ATTACKER, VICTIM, 21, 30, "ftp")]
+    assert summary(reports(ftp)) == [(EPISODE, ATTACKER, VICTIM, 21, 30, "ftp")]
     assert reports(ftp, ssh=True) == []
     ssh902 = [attempt(t, port=902) for t in range(30)]
     assert reports(ssh902) == []
@@ -156,7 +182,7 @@ def test_bad_services_fail_at_start(service, message):
 def test_whitelist_ignores_flows_and_reloads_on_sigusr1(tmp_path):
     listing = tmp_path / "whitelist.wl"
     listing.write_text(f"# trusted scanner\nsrc {ATTACKER}/32   # comment\n")
-    detector = BruteforceDetector(BruteforceParams(whitelist=str(listing)))
+    detector = BruteforceDetector(BruteforceParams(whitelist=str(listing), **NEMEA))
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGUSR1, signal.SIGUSR2)}
     try:
         port = start(detector)[0]
@@ -188,5 +214,7 @@ def test_params_are_validated():
         BruteforceParams(ratio=1.5).validate()
     with pytest.raises(ValueError, match="threshold"):
         BruteforceParams(threshold=0).validate()
+    with pytest.raises(ValueError, match="--reports 'warden': expected one of episode, nemea"):
+        BruteforceParams(reports="warden").validate()
     assert [s.name for s in BruteforceParams().services()] == ["ssh", "rdp", "telnet", "ftp"]
     assert [s.name for s in BruteforceParams(rdp=True).services()] == ["rdp"]

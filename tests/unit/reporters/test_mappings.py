@@ -12,6 +12,8 @@ import pytest
 from libtrap_py.errors import FormatMismatch
 from libtrap_py.formats import DataFormat
 from libtrap_py.message import Message
+from modules.detectors.bruteforce_detector import BruteforceDetector, BruteforceParams
+from modules.detectors.inprocess import flow_batch, run
 from modules.reporters import aliases
 from modules.reporters.errors import ReporterError
 from modules.reporters.idea_validator import validate
@@ -116,6 +118,24 @@ def test_bruteforce_matches_the_reference_example():
         "Node": [{"Name": "org.example.nemea.bruteforce",
                   "SW": ["Nemea", "brute_force_detector"], "Type": ["Flow", "Statistical"]}]}
     assert module.counters["skipped"] == 1        # WARDEN_TYPE != 2
+
+
+def test_bruteforce_episode_of_our_detector_carries_its_totals():
+    start = 1709290000                                       # 2024-03-01T10:46:40Z
+    flows = [dict(SRC_IP="192.0.2.77", DST_IP="198.51.100.6" if t % 100 == 50 else
+                  "198.51.100.5", SRC_PORT=40000 + t, DST_PORT=22, PROTOCOL=6, PACKETS=16,
+                  BYTES=1973, TCP_FLAGS=0x1B, TIME_FIRST=start + t, TIME_LAST=start + t + 10)
+             for t in range(0, 1200, 10)]
+    [alerts] = run(BruteforceDetector(BruteforceParams()), [flow_batch(flows)])[0].batches
+    module = run_reporter([Message(DataFormat.unirec(alerts.template), batch=alerts)],
+                          output=True, detector="bruteforce", dontvalidate=True, trap=True)
+    [message] = [json.loads(text) for text in module.ports[0].messages]
+    assert strictly_valid(message) == []
+    assert (message["FlowCount"], message["EventTime"], message["CeaseTime"],
+            message["DetectTime"]) == (120, "2024-03-01T10:46:40Z", "2024-03-01T11:06:40Z",
+                                       "2024-03-01T11:06:40Z")
+    assert message["Target"] == [{"IP4": ["198.51.100.5", "198.51.100.6"], "Port": [22],
+                                  "Proto": ["tcp", "ssh"]}]
 
 
 def test_service_names():
