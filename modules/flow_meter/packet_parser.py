@@ -75,9 +75,19 @@ _ETH_IPV4, _ETH_IPV6 = 0x0800, 0x86DD
 _VLAN_TYPES = (0x8100, 0x88A8, 0x9100, 0x9200, 0x9300)
 _MPLS_TYPES = (0x8847, 0x8848)
 _PPPOE_SESSION = 0x8864
-_ENCAPSULATIONS = np.array([*_VLAN_TYPES, *_MPLS_TYPES, _PPPOE_SESSION], dtype=np.int32)
 _MAX_ENCAPSULATIONS = 16
-_IPV6_EXTENSIONS = np.array([0, 43, 44, 51, 60], dtype=np.int64)
+
+
+def _lookup(size: int, members) -> np.ndarray:
+    """A boolean table: table[value] is True for the members (a fast np.isin on small ints)."""
+    table = np.zeros(size, dtype=bool)
+    table[list(members)] = True
+    return table
+
+
+_IS_ENCAPSULATION = _lookup(1 << 16, (*_VLAN_TYPES, *_MPLS_TYPES, _PPPOE_SESSION))
+_IS_VLAN = _lookup(1 << 16, _VLAN_TYPES)
+_IS_IPV6_EXTENSION = _lookup(256, (0, 43, 44, 51, 60))
 _MAX_IPV6_EXTENSIONS = 8
 _INET6_FAMILIES = np.array([10, 24, 28, 30], dtype=np.int64)  # Linux, *BSD, FreeBSD, Darwin
 _RAW_LINKTYPES = (LINKTYPE_RAW, 12, 14, LINKTYPE_IPV4, LINKTYPE_IPV6)
@@ -332,7 +342,7 @@ class _ChunkParser:
         g, lens, etype, l3 = self.g, self.lens, self.etype, self.l3
         tagged = None
         for _ in range(_MAX_ENCAPSULATIONS):
-            candidates = np.flatnonzero(np.isin(etype, _ENCAPSULATIONS) & (self.reason == 0))
+            candidates = np.flatnonzero(_IS_ENCAPSULATION[etype] & (self.reason == 0))
             if not candidates.size:
                 return
             kinds = etype[candidates]
@@ -340,7 +350,7 @@ class _ChunkParser:
             rows, keep = self._drop(candidates, offsets + 4 > lens[candidates], _TRUNC)
             if keep is not None:
                 kinds, offsets = kinds[keep], offsets[keep]
-            vlan = np.isin(kinds, _VLAN_TYPES)
+            vlan = _IS_VLAN[kinds]
             if vlan.any():
                 vrows, voff = rows[vlan], offsets[vlan]
                 tag = g.block(vrows, voff, 4)
@@ -371,7 +381,7 @@ class _ChunkParser:
                 etype[prows] = np.where(protocol == 0x0021, _ETH_IPV4,
                                         np.where(protocol == 0x0057, _ETH_IPV6, 0))
                 l3[prows] = poff + 8
-        deep = np.isin(etype, _ENCAPSULATIONS) & (self.reason == 0)
+        deep = _IS_ENCAPSULATION[etype] & (self.reason == 0)
         self.reason[deep] = _NOT_IP
 
     # -- network layer --------------------------------------------------------------------
@@ -413,12 +423,11 @@ class _ChunkParser:
             end[tso] = lens[tso_rows]
         self.ip_bytes[rows] = ip_bytes
         self.end[rows] = np.minimum(end, lens[rows])
-        src = self.src_ip
-        src[rows, 8:12] = header[:, 12:16]
-        src[rows, 12:] = 0xFF
-        dst = self.dst_ip
-        dst[rows, 8:12] = header[:, 16:20]
-        dst[rows, 12:] = 0xFF
+        words = header.view(np.uint32)            # the addresses are words 3 and 4
+        for address, word in ((self.src_ip.view(np.uint32), 3),
+                              (self.dst_ip.view(np.uint32), 4)):
+            address[rows, 2] = words[:, word]        # UniRec: 8 zero bytes, address, ff*4
+            address[rows, 3] = 0xFFFFFFFF
 
     def _ipv6(self, rows: np.ndarray) -> None:
         g, lens = self.g, self.lens
@@ -442,13 +451,13 @@ class _ChunkParser:
         self.dst_ip[rows] = header[:, 24:40]
         self.l4[rows] = l3 + 40
         self.proto[rows] = next_header
-        if np.isin(next_header, _IPV6_EXTENSIONS).any():
+        if _IS_IPV6_EXTENSION[next_header].any():
             self._ipv6_extensions(rows)
 
     def _ipv6_extensions(self, rows: np.ndarray) -> None:
         g, lens, proto, l4 = self.g, self.lens, self.proto, self.l4
         for _ in range(_MAX_IPV6_EXTENSIONS):
-            todo = rows[np.isin(proto[rows], _IPV6_EXTENSIONS) & (self.reason[rows] == 0)
+            todo = rows[_IS_IPV6_EXTENSION[proto[rows]] & (self.reason[rows] == 0)
                         & ~self.non_first[rows]]
             if not todo.size:
                 return
@@ -470,7 +479,7 @@ class _ChunkParser:
                 self.fragment_id[frows] = (_be16(fheader, 4) << 16) | _be16(fheader, 6)
             proto[todo] = header[:, 0]
             l4[todo] = offset + size
-        left = rows[np.isin(proto[rows], _IPV6_EXTENSIONS) & (self.reason[rows] == 0)
+        left = rows[_IS_IPV6_EXTENSION[proto[rows]] & (self.reason[rows] == 0)
                     & ~self.non_first[rows]]
         self.reason[left] = _BAD_IP
 
