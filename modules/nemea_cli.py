@@ -35,7 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "haddrscan_aggregator": ("modules.detectors.haddrscan_aggregator",
                              "Merge haddrscan_detector alerts into one event per scan."),
     "bruteforce_detector": ("modules.detectors.bruteforce_detector",
-                            "Password guessing on SSH, RDP, Telnet, FTP and --service ports."),
+                            "Password guessing on SSH, RDP, Telnet, FTP, --service ports and "
+                            "any TCP port."),
     "brute_force_detector": ("modules.detectors.bruteforce_detector",
                              "Alias of bruteforce_detector (NEMEA's name)."),
     "ddos_detector": ("modules.detectors.ddos_detector",
