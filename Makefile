@@ -6,7 +6,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup system test lint demo bench clean
 
+# Bytecode for the sources (cheap when nothing changed): module processes start faster.
 setup: $(STAMP)
+	@$(PY) -m compileall -q unirec libtrap_py modules supervisor >/dev/null
 
 # System packages that pypcap needs to build (libpcap headers, a C compiler, Python headers,
 # venv). Installed only when missing: directly as root, through sudo otherwise.
@@ -17,7 +19,6 @@ $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
-	@$(PY) -m compileall -q unirec libtrap_py modules supervisor >/dev/null
 	@touch $(STAMP)
 
 lint: setup
