@@ -37,13 +37,24 @@ class ServiceEndpoint:
             self._socket.close(0)
             self._running = False
             return
+        # close() wakes the thread through this pair at once (no polling interval to wait out)
+        wake = f"inproc://service-wake-{id(self)}"
+        self._wake_receiver = context().socket(zmq.PAIR)
+        self._wake_receiver.bind(wake)
+        self._wake_sender = context().socket(zmq.PAIR)
+        self._wake_sender.setsockopt(zmq.LINGER, 0)
+        self._wake_sender.connect(wake)
         self._thread = threading.Thread(target=self._serve, name="service", daemon=True)
         self._thread.start()
 
     def _serve(self) -> None:
-        while self._running:
-            if not self._socket.poll(25):   # short: close() joins this thread
-                continue
+        poller = zmq.Poller()
+        poller.register(self._socket, zmq.POLLIN)
+        poller.register(self._wake_receiver, zmq.POLLIN)
+        while True:
+            ready = dict(poller.poll())
+            if self._wake_receiver in ready:
+                return
             request = self._socket.recv().decode("utf-8", "replace").strip()
             answer = self._answers.get(request)
             try:
@@ -57,8 +68,10 @@ class ServiceEndpoint:
         if not self._running:
             return
         self._running = False
+        self._wake_sender.send(b"")
         self._thread.join(timeout=1)
-        self._socket.close(0)
+        for sock in (self._wake_sender, self._wake_receiver, self._socket):
+            sock.close(0)
         self._path.unlink(missing_ok=True)
 
 
