@@ -1,14 +1,15 @@
 """Classic pcap files (both byte orders, microsecond and nanosecond magic, the "modified"
-variant). A walker process finds the record offsets (pcap_walk.py) while this process reads
-each chunk's bytes with one pread, gathers its timestamps and lengths from the record headers
-with numpy and hands the parser the packets in that one buffer (no Python object per packet).
-A truncated or corrupt record ends the file with a warning; the records before it are read."""
-
+variant). A walker process finds the record offsets (pcap_walk.py; the first chunk is walked
+here, while that process starts) and this process reads each chunk's bytes with one pread,
+gathers its timestamps and lengths from the record headers with numpy and hands the parser
+the packets in that one buffer (no Python object per packet). A truncated or corrupt record
+ends the file with a warning; the records before it are read."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import logging
 import os
 import struct
@@ -28,7 +29,7 @@ from .chunks import (
     compile_bpf,
     normalize_linktype,
 )
-from .pcap_walk import END_OF_WALK, MAX_CAPLEN, PCAP_HEADER
+from .pcap_walk import END_OF_WALK, MAX_CAPLEN, PCAP_HEADER, caplen_reader, walk
 
 log = logging.getLogger("flow_meter.capture")
 
@@ -41,6 +42,7 @@ PCAP_MAGICS = {  # first 4 bytes -> (byte order, nanosecond timestamps, record h
     b"\xa1\xb2\xcd\x34": (">", False, 24),
 }
 _PIPE_SIZE = 1 << 20     # the walker may run this far ahead (Linux F_SETPIPE_SZ)
+_PREFIX = 16 << 20       # bytes read to walk the first chunk in this process
 _F_SETPIPE_SZ = 1031
 
 
@@ -57,9 +59,13 @@ def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
             return
         snaplen = struct.unpack_from(order + "I", header, 16)[0]
         records = _Records(f.fileno(), order, nano, record, snaplen)
-        walker = Walker.for_file(path, size, order, record, chunk)
+        starts, offset, problem = _first_chunk(f.fileno(), size, order, record, chunk)
+        walker = None
+        if offset < size and not problem:
+            walker = Walker.for_file(path, size, offset, order, record, chunk)
+        first = [(np.array(starts, dtype=np.int64), offset)] if starts else []
         try:
-            for starts, end in walker.chunks():
+            for starts, end in itertools.chain(first, walker.chunks() if walker else ()):
                 out = records.chunk_at(linktype, starts, end)
                 if out is None:
                     log.warning("%s: reading stopped early: the file shrank below offset %d",
@@ -69,19 +75,35 @@ def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
                     out = apply_bpf(flt, out)
                 if out.packets:
                     yield out
-            if walker.problem:
-                log.warning("%s: reading stopped early: %s", path, walker.problem)
+            problem = problem or (walker.problem if walker else "")
+            if problem:
+                log.warning("%s: reading stopped early: %s", path, problem)
         finally:
-            walker.close()
+            if walker is not None:
+                walker.close()
+
+
+def _first_chunk(fd: int, size: int, order: str, record: int,
+                 chunk: int) -> tuple[list[int], int, str]:
+    """The first chunk's record offsets, walked in this process from the file's first bytes
+    (the walker process starts while this chunk is parsed): the offsets, the offset after
+    them, and a problem that ends the file ("" = the walker goes on from there)."""
+    prefix = os.pread(fd, min(size, _PREFIX), 0)
+    starts, offset, problem = walk(prefix, len(prefix), PCAP_HEADER, chunk, record,
+                                   caplen_reader(order))
+    if problem and len(prefix) < size and offset + record + MAX_CAPLEN > len(prefix):
+        problem = ""   # a record across the end of the prefix: the walker reads it
+    return starts, offset, problem
 
 
 class Walker:
     """The walker process of one file and the record offsets it reports, chunk by chunk."""
 
     @classmethod
-    def for_file(cls, path: str, size: int, order: str, record: int, chunk: int) -> Walker:
+    def for_file(cls, path: str, size: int, start: int, order: str, record: int,
+                 chunk: int) -> Walker:
         return cls(path, [sys.executable, "-I", "-S", pcap_walk.__file__, path, str(size),
-                          order, str(record), str(chunk)])
+                          str(start), order, str(record), str(chunk)])
 
     def __init__(self, path: str, command: list[str]):
         self.path, self.problem = path, ""

@@ -6,12 +6,12 @@ two steps run on two cores.
 
 This file uses the standard library only, so the walker process starts in milliseconds:
 
-    python pcap_walk.py FILE SIZE BYTE_ORDER RECORD_HEADER_SIZE CHUNK
+    python pcap_walk.py FILE SIZE START BYTE_ORDER RECORD_HEADER_SIZE CHUNK
 
-walks the file's first SIZE bytes and writes frames to stdout in native byte order: for every
-CHUNK records an int64 count n >= 1, the n int64 record offsets and the int64 offset after the
-last of them; at the end an int64 -1 and why the walk stopped early as UTF-8 (nothing when
-the file ended cleanly).
+walks the file's first SIZE bytes from the record at offset START and writes frames to stdout
+in native byte order: for every CHUNK records an int64 count n >= 1, the n int64 record
+offsets and the int64 offset after the last of them; at the end an int64 -1 and why the walk
+stopped early as UTF-8 (nothing when the file ended cleanly).
 """
 
 from __future__ import annotations
@@ -75,11 +75,12 @@ def _release_pages(mapped: mmap.mmap, end: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    path, size, order, record, count = argv[0], int(argv[1]), argv[2], int(argv[3]), int(argv[4])
+    path, order = argv[0], argv[3]
+    size, offset, record, count = int(argv[1]), int(argv[2]), int(argv[4]), int(argv[5])
     out = sys.stdout.buffer
     caplen = caplen_reader(order)
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        offset, problem, size = PCAP_HEADER, "", min(size, len(mapped))
+        problem, size = "", min(size, len(mapped))
         try:
             while offset < size and not problem:
                 starts, offset, problem = walk(mapped, size, offset, count, record, caplen)

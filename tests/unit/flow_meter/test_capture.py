@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pytest
 
+from modules.flow_meter import pcap_file
 from modules.flow_meter.capture import CaptureError, PacketChunk, live_packets, read_packets
 from modules.flow_meter.packet_parser import PacketParser
 from modules.flow_meter.pcap_file import Walker
@@ -344,3 +345,18 @@ def test_a_file_that_shrinks_while_read_ends_with_a_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert list(chunks) == []
     assert "s.pcap" in caplog.text and "shrank" in caplog.text
+
+
+@pytest.mark.parametrize("prefix", [24, 100, 133, 2000])
+def test_the_walker_takes_over_where_the_first_walk_stops(tmp_path, monkeypatch, prefix):
+    data = frames(30)
+    path = write_pcap(tmp_path / "p.pcap", [(T0 + i, d) for i, d in enumerate(data)])
+    whole = collect(read_packets(path, chunk=7))[1:]           # times, packets, wire lengths
+    assert whole[1] == data
+    monkeypatch.setattr(pcap_file, "_PREFIX", prefix)   # a record across the prefix's end
+    assert collect(read_packets(path, chunk=7))[1:] == whole
+    blob = bytearray(path.read_bytes())
+    fifth = 24 + sum(16 + len(d) for d in data[:4])
+    blob[fifth + 8:fifth + 12] = (10 ** 6).to_bytes(4, "little")
+    path.write_bytes(bytes(blob))
+    assert collect(read_packets(path, chunk=7))[2] == data[:4]
