@@ -13,6 +13,7 @@ exports everything (forced).
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
@@ -55,6 +56,14 @@ def canonical_keys(columns, biflow: bool) -> tuple[np.ndarray, np.ndarray]:
     packed["protocol"] = columns.protocol
     packed["vlan"] = columns.vlan_id
     return packed.view(f"V{_KEY_DTYPE.itemsize}"), low
+
+
+@dataclass
+class _Created:
+    """The flows a chunk created and the positions of the packets that created them."""
+
+    flows: list[list] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -110,19 +119,17 @@ class FlowCache:
             return
         keys, low = canonical_keys(columns, self.biflow)
         masks = [(plugin, plugin.wants(columns)) for plugin in plugins]
-        created: list[tuple[list, int]] = []
+        created = _Created()
         groups = PacketGroups(keys, low, columns, self.inactive)
         slow = groups.plugin_groups([mask for _, mask in masks])
         if self.per_packet or len(self.flows) + groups.count > self.size:
             slow[:] = True                       # evictions: keep exact LRU order
         groups.mark_active_spans(slow, self.active)
-        flows_of_groups = self._continue_or_end(groups, slow)
-        first_low = groups.firsts()[0]
-        creator_low = np.array([low_side if flow is None else flow[LOW_SOURCE]
-                                for flow, low_side in zip(flows_of_groups, first_low,
-                                                          strict=True)], dtype=bool)
+        flows_of_groups, continued = self._continue_or_end(groups, slow)
+        creator_low, ended_forward, ended_reverse = self._sides(groups, flows_of_groups,
+                                                                continued)
         reverse = groups.reverse(creator_low)
-        groups.mark_syn_after_end(slow, reverse, *self._ended_sides(flows_of_groups))
+        groups.mark_syn_after_end(slow, reverse, ended_forward, ended_reverse)
         groups.spread_over_keys(slow)
         self._add_groups(groups, slow, flows_of_groups, reverse, created)
         slow_positions = groups.positions_of(slow)
@@ -132,30 +139,31 @@ class FlowCache:
         self._now = int(columns.time_ns[-1]) // NS
         self.expire_idle(self._now)
 
-    def _continue_or_end(self, groups: PacketGroups, slow: np.ndarray) -> list:
-        """For each fast group, the cached flow it continues (None: it starts a new flow).
-        A cached flow the group's first packet ends (eof, inactive, active) is exported."""
-        flows, get, end_reason = self.flows, self.flows.get, self._end_reason
-        active = self.active
-        result: list = [None] * groups.count
+    def _continue_or_end(self, groups: PacketGroups, slow: np.ndarray) -> tuple[list, list]:
+        """For each fast group, the cached flow it continues (None: it starts a new flow), and
+        the indexes of the groups that continue one. A cached flow the group's first packet
+        ends (eof, inactive, active) is exported."""
+        result = list(map(self.flows.get, groups.keys))
+        cached = [index for index, flow in enumerate(result) if flow is not None]
+        if not cached:
+            return result, []
         first_low, first_time, first_flags, last_second = groups.firsts()
-        after_gap = groups.after_gap
-        for index, key in enumerate(groups.keys):
+        after_gap, continued = groups.after_gap, []
+        for index in cached:
+            flow, result[index] = result[index], None
             if slow[index] or after_gap[index]:
                 continue
-            flow = get(key)
-            if flow is None:
-                continue
-            reason = end_reason(flow, first_low[index], first_flags[index],
-                                first_time[index] // NS)
+            reason = self._end_reason(flow, first_low[index], first_flags[index],
+                                      first_time[index] // NS)
             if reason is not None:
-                del flows[key]
+                del self.flows[groups.keys[index]]
                 self._export(flow, reason)
-            elif last_second[index] - flow[FIRST] // NS >= active:
+            elif last_second[index] - flow[FIRST] // NS >= self.active:
                 slow[index] = True               # its active timeout falls inside the chunk
             else:
                 result[index] = flow
-        return result
+                continued.append(index)
+        return result, continued
 
     def _end_reason(self, flow: list, low_source: bool, flags: int, second: int) -> str | None:
         """Why a packet (its low-side flag, TCP flags and second) ends the cached `flow`,
@@ -170,38 +178,51 @@ class FlowCache:
         return None
 
     @staticmethod
-    def _ended_sides(flows_of_groups: list) -> tuple[np.ndarray, np.ndarray]:
-        """Per group: has the flow it continues seen FIN/RST forward, and in reverse?"""
-        forward = [bool(flow[FLAGS] & (FIN | RST)) if flow else False
-                   for flow in flows_of_groups]
-        backward = [bool(flow[FLAGS_REV] & (FIN | RST)) if flow else False
-                    for flow in flows_of_groups]
-        return np.array(forward, dtype=bool), np.array(backward, dtype=bool)
+    def _sides(groups: PacketGroups, flows_of_groups: list,
+               continued: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per group: is the creator of its flow the low side; has the flow it continues seen
+        FIN/RST forward, and in reverse?"""
+        creator_low = groups.low[groups.starts]
+        forward = np.zeros(groups.count, dtype=bool)
+        backward = np.zeros(groups.count, dtype=bool)
+        for index in continued:
+            flow = flows_of_groups[index]
+            creator_low[index] = flow[LOW_SOURCE]
+            forward[index] = flow[FLAGS] & (FIN | RST) != 0
+            backward[index] = flow[FLAGS_REV] & (FIN | RST) != 0
+        return creator_low, forward, backward
 
     def _add_groups(self, groups: PacketGroups, slow: np.ndarray, flows_of_groups: list,
-                    reverse: np.ndarray, created: list) -> None:
-        flows, move = self.flows, self.flows.move_to_end
-        sums = groups.sums(reverse)
-        first_low, first_time, first_flags, _ = groups.firsts()
-        first_positions = groups.first_positions()
-        after_gap = groups.after_gap
-        for index in groups.in_last_packet_order(~slow):
-            key = groups.keys[index]
-            packets, octets, flags, packets_rev, octets_rev, flags_rev, last = sums[index]
+                    reverse: np.ndarray, created: _Created) -> None:
+        """Account the fast groups in one step each: the flows they continue are updated, the
+        others' flows made in one go. A group followed by another of its key (after an
+        inactive gap) ends its flow here."""
+        table = groups.flow_table(reverse)
+        ends_here = np.r_[groups.after_gap[1:], False]
+        order = groups.in_last_packet_order(~slow)
+        if any(flows_of_groups[index] is not None for index in order):
+            self._continue_flows(groups, flows_of_groups, table, ends_here.tolist(),
+                                 [index for index in order if flows_of_groups[index] is not None])
+            order = [index for index in order if flows_of_groups[index] is None]
+        new = np.array(order, dtype=np.intp)
+        made = table[new].tolist()
+        created.flows.extend(made)
+        created.positions.extend(groups.order[groups.starts[new]].tolist())
+        self.created += len(made)
+        ending = ends_here[new]
+        for index, flow in itertools.compress(zip(order, made, strict=True), ending.tolist()):
+            self._end_before_gap(groups, index, flow)
+        staying = (~ending).tolist()
+        self.flows.update(zip(itertools.compress([groups.keys[i] for i in order], staying),
+                              itertools.compress(made, staying), strict=True))
+
+    def _continue_flows(self, groups: PacketGroups, flows_of_groups: list, table: np.ndarray,
+                        ends_here: list, chosen: list[int]) -> None:
+        move = self.flows.move_to_end
+        for index, (_, last, packets, octets, flags, packets_rev, octets_rev, flags_rev, *_) \
+                in zip(chosen, table[chosen].tolist(), strict=True):
             flow = flows_of_groups[index]
-            if flow is None:
-                if after_gap[index]:             # the key's previous group's flow ends here
-                    ended = flows.pop(key)
-                    self._export(ended, self._end_reason(ended, first_low[index],
-                                                         first_flags[index],
-                                                         first_time[index] // NS))
-                flow = [first_time[index], last, packets, octets, flags, packets_rev,
-                        octets_rev, flags_rev, None, first_low[index], None]
-                flows[key] = flow
-                created.append((flow, first_positions[index]))
-                self.created += 1
-                continue
-            move(key)
+            move(groups.keys[index])
             flow[PACKETS] += packets
             flow[BYTES] += octets
             flow[FLAGS] |= flags
@@ -210,9 +231,19 @@ class FlowCache:
             flow[FLAGS_REV] |= flags_rev
             if last > flow[LAST]:
                 flow[LAST] = last
+            if ends_here[index]:
+                del self.flows[groups.keys[index]]
+                self._end_before_gap(groups, index, flow)
+
+    def _end_before_gap(self, groups: PacketGroups, index: int, flow: list) -> None:
+        """Export the flow of group `index`, ended by the first packet of the next group."""
+        first_low, first_time, first_flags, _ = groups.firsts()
+        following = index + 1
+        self._export(flow, self._end_reason(flow, first_low[following], first_flags[following],
+                                            first_time[following] // NS))
 
     def _add_packets(self, positions: np.ndarray, keys: np.ndarray, low: np.ndarray, columns,
-                     masks: list, packets: list[bytes] | None, created: list) -> None:
+                     masks: list, packets: list[bytes] | None, created: _Created) -> None:
         """The exact per-packet path, for the packets at `positions` (in capture order)."""
         flows, end_reason = self.flows, self._end_reason
         get, move = flows.get, flows.move_to_end
@@ -234,7 +265,8 @@ class FlowCache:
             if flow is None:
                 reverse = False
                 flow = [time_ns, time_ns, 0, 0, 0, 0, 0, 0, None, low_source, None]
-                created.append((flow, position))
+                created.flows.append(flow)
+                created.positions.append(position)
                 flows[key] = flow
                 self.created += 1
                 if len(flows) > size_limit:
@@ -260,28 +292,29 @@ class FlowCache:
                 self._export(flow, "plugin")
 
     @staticmethod
-    def _describe_created(created: list[tuple[list, int]], columns) -> None:
+    def _describe_created(created: _Created, columns) -> None:
         """Store the creating packet's header fields in the flows this chunk started
-        (gathered column-wise after the loop, so the per-packet path stays short)."""
-        if not created:
+        (gathered column-wise at the end, so the per-packet path stays short)."""
+        if not created.flows:
             return
-        positions = np.fromiter((position for _, position in created), dtype=np.intp,
-                                count=len(created))
-        creators = np.empty(len(created), dtype=CREATOR_DTYPE)
+        positions = np.array(created.positions, dtype=np.intp)
+        creators = np.empty(len(positions), dtype=CREATOR_DTYPE)
         for name in CREATOR_DTYPE.names:
             creators[name] = getattr(columns, name)[positions]
         blobs = creators.view(f"V{CREATOR_DTYPE.itemsize}").tolist()
-        for (flow, _), blob in zip(created, blobs, strict=True):
+        for flow, blob in zip(created.flows, blobs, strict=True):
             flow[CREATOR] = blob
 
     def expire_idle(self, now_second: int) -> None:
         """Export flows idle for the inactive timeout (the least recently used come first)."""
-        flows, inactive = self.flows, self.inactive
+        flows = self.flows
+        recent = (now_second - self.inactive + 1) * NS   # a flow last seen before: idle
         expired = []
+        append = expired.append
         for flow in flows.values():
-            if now_second - flow[LAST] // NS < inactive:
+            if flow[LAST] >= recent:
                 break
-            expired.append(flow)
+            append(flow)
         for _ in expired:
             flows.popitem(last=False)
         self.exported.flows.extend(expired)

@@ -121,9 +121,6 @@ class PacketGroups:
         picked = np.flatnonzero(chosen)
         return picked[np.argsort(last_positions[picked])].tolist()
 
-    def first_positions(self) -> list[int]:
-        return self.order[self.starts].tolist()
-
     def reverse(self, creator_low: np.ndarray) -> np.ndarray:
         """Per packet (group order): does it go against its flow's creator?"""
         return self.low != creator_low[self.group_of]
@@ -150,20 +147,22 @@ class PacketGroups:
         breaking = syns[order] & ((before > 0) | already)
         slow[groups[breaking]] = True
 
-    def sums(self, reverse: np.ndarray) -> list[tuple]:
-        """Per group: packets, bytes, flags forward; the same reverse; the last time."""
+    def flow_table(self, reverse: np.ndarray) -> np.ndarray:
+        """Per group, the flow its packets make, in the flow cache's list layout (FIRST, LAST,
+        PACKETS, BYTES, FLAGS, the same three reverse, PLUGIN_STATE, LOW_SOURCE, CREATOR),
+        int64, with 0 for the plugin state and the creator."""
         forward = ~reverse
         starts = self.starts
         packets = np.add.reduceat(forward.astype(np.int64), starts)
         totals = np.diff(np.r_[starts, len(forward)])
-        octets = np.add.reduceat(np.where(forward, self.sizes, 0), starts)
-        octets_rev = np.add.reduceat(np.where(forward, 0, self.sizes), starts)
-        flags = np.bitwise_or.reduceat(np.where(forward, self.flags, 0), starts)
-        flags_rev = np.bitwise_or.reduceat(np.where(forward, 0, self.flags), starts)
-        last = np.maximum.reduceat(self.times, starts)
-        return list(zip(packets.tolist(), octets.tolist(), flags.tolist(),
-                        (totals - packets).tolist(), octets_rev.tolist(), flags_rev.tolist(),
-                        last.tolist(), strict=True))
+        zeros = np.zeros(self.count, dtype=np.int64)
+        return np.stack([
+            self.times[starts], np.maximum.reduceat(self.times, starts),
+            packets, np.add.reduceat(np.where(forward, self.sizes, 0), starts),
+            np.bitwise_or.reduceat(np.where(forward, self.flags, 0), starts),
+            totals - packets, np.add.reduceat(np.where(forward, 0, self.sizes), starts),
+            np.bitwise_or.reduceat(np.where(forward, 0, self.flags), starts),
+            zeros, self.low[starts], zeros], axis=1, dtype=np.int64)
 
     def positions_of(self, groups: np.ndarray) -> np.ndarray:
         """Capture-order positions of the packets of the marked groups."""

@@ -33,11 +33,11 @@ class FlowPlugin:
     def values(self, key: tuple, flow: list) -> dict[str, Any] | None:
         """The raw values of the plugin's fields for an exported flow; None = the flow has no
         data for this plugin (it is not sent on the plugin's output)."""
-        state = flow[PLUGIN_STATE]
-        return None if state is None else state.get(self.name)
+        state = flow[PLUGIN_STATE]       # 0 or None until a plugin stores something
+        return state.get(self.name) if state else None
 
     def store(self, flow: list, values: dict[str, Any]) -> None:
-        if flow[PLUGIN_STATE] is None:
+        if not flow[PLUGIN_STATE]:
             flow[PLUGIN_STATE] = {}
         flow[PLUGIN_STATE][self.name] = values
 
