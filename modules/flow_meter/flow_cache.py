@@ -315,8 +315,11 @@ class FlowCache:
             if flow[LAST] >= recent:
                 break
             append(flow)
-        for _ in expired:
-            flows.popitem(last=False)
+        if len(expired) > len(flows) // 2:    # most of the cache: keep the rest instead
+            self.flows = OrderedDict(itertools.islice(flows.items(), len(expired), None))
+        else:
+            for _ in expired:
+                flows.popitem(last=False)
         self.exported.flows.extend(expired)
         self.reasons["inactive"] += len(expired)
 
