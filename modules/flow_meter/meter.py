@@ -123,6 +123,7 @@ class FlowMeter(Module):
                 self.emit(batch, position)
 
     def finish(self) -> None:
+        self.chunks.close()                     # stops a pcap walker process of -c or a stop
         self.cache.flush()
         self._emit_exported()
         if self.exporter is not None:
