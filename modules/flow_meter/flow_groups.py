@@ -35,6 +35,13 @@ def group_ids(keys: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
     return number[inverse], keys[firsts[order]].tolist()
 
 
+def stable_order(values: np.ndarray) -> np.ndarray:
+    """argsort, stable, of non-negative integers (a radix sort when they fit in 16 bits)."""
+    if len(values) and values.max() < 1 << 16:
+        values = values.astype(np.uint16)
+    return np.argsort(values, kind="stable")
+
+
 def key_hashes(words: np.ndarray) -> np.ndarray:
     """A 64-bit hash per row of uint64 words."""
     hashes = np.zeros(len(words), dtype=np.uint64)
@@ -63,7 +70,7 @@ class PacketGroups:
 
     def __init__(self, keys: np.ndarray, low: np.ndarray, columns, inactive: int):
         ids, unique_keys = group_ids(keys)
-        self.order = np.argsort(ids, kind="stable")
+        self.order = stable_order(ids)
         key_of = ids[self.order]
         self.low = low[self.order]
         self.times = columns.time_ns[self.order]
@@ -135,7 +142,7 @@ class PacketGroups:
         if not syns.any():
             return
         segment = self.group_of * 2 + reverse
-        order = np.lexsort((np.arange(count), segment))
+        order = stable_order(segment)
         segment_sorted = segment[order]
         ends_sorted = ends[order].astype(np.int64)
         before = np.cumsum(ends_sorted) - ends_sorted
