@@ -4,6 +4,7 @@ filter applied to chunks read from files (compiled by libpcap through pypcap).""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -103,3 +104,20 @@ class PacketView(Sequence[bytes]):
             return [self[i] for i in range(*index.indices(len(self)))]
         start = int(self._starts[index])
         return self._buffer[start:start + int(self._lengths[index])].tobytes()
+
+
+def read_span(fd: int, start: int, size: int) -> np.ndarray | None:
+    """`size` bytes of a file from `start` (one pread) with 64 zero bytes after them, as a
+    chunk buffer needs; None when the file no longer holds them."""
+    buffer = np.zeros(size + 64, dtype=np.uint8)
+    if os.preadv(fd, [memoryview(buffer)[:size]], start) != size:
+        return None
+    return buffer
+
+
+def buffered_chunk(linktype: int, buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+                   times: np.ndarray, wires: np.ndarray) -> PacketChunk:
+    """A chunk whose packets lie in `buffer` at `starts` (no bytes object per packet)."""
+    packets = PacketView(buffer, starts, lengths)
+    return PacketChunk(linktype, times, packets, wires,
+                       ChunkBuffer(packets, buffer, starts, lengths, times))

@@ -7,14 +7,10 @@ ends the file with a warning; the records before it are read."""
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import itertools
 import logging
 import os
 import struct
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -22,14 +18,15 @@ import numpy as np
 from . import pcap_walk
 from .chunks import (
     CaptureError,
-    ChunkBuffer,
     PacketChunk,
-    PacketView,
     apply_bpf,
+    buffered_chunk,
     compile_bpf,
     normalize_linktype,
+    read_span,
 )
 from .pcap_walk import END_OF_WALK, MAX_CAPLEN, PCAP_HEADER, caplen_reader, walk
+from .walker_process import WalkerProcess
 
 log = logging.getLogger("flow_meter.capture")
 
@@ -41,9 +38,7 @@ PCAP_MAGICS = {  # first 4 bytes -> (byte order, nanosecond timestamps, record h
     b"\x34\xcd\xb2\xa1": ("<", False, 24),  # "modified" (Kuznetzov) pcap
     b"\xa1\xb2\xcd\x34": (">", False, 24),
 }
-_PIPE_SIZE = 1 << 20     # the walker may run this far ahead (Linux F_SETPIPE_SZ)
 _PREFIX = 16 << 20       # bytes read to walk the first chunk in this process
-_F_SETPIPE_SZ = 1031
 
 
 def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
@@ -62,10 +57,11 @@ def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
         starts, offset, problem = _first_chunk(f.fileno(), size, order, record, chunk)
         walker = None
         if offset < size and not problem:
-            walker = Walker.for_file(path, size, offset, order, record, chunk)
+            walker = WalkerProcess.run(path, pcap_walk.__name__, size, offset, order, record,
+                                       chunk)
         first = [(np.array(starts, dtype=np.int64), offset)] if starts else []
         try:
-            for starts, end in itertools.chain(first, walker.chunks() if walker else ()):
+            for starts, end in itertools.chain(first, _walked(walker) if walker else ()):
                 out = records.chunk_at(linktype, starts, end)
                 if out is None:
                     log.warning("%s: reading stopped early: the file shrank below offset %d",
@@ -75,12 +71,19 @@ def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
                     out = apply_bpf(flt, out)
                 if out.packets:
                     yield out
-            problem = problem or (walker.problem if walker else "")
+            problem = problem or (walker.text() if walker else "")
             if problem:
                 log.warning("%s: reading stopped early: %s", path, problem)
         finally:
             if walker is not None:
                 walker.close()
+
+
+def _walked(walker: WalkerProcess) -> Iterator[tuple[np.ndarray, int]]:
+    """(int64 record offsets, the offset after the last record) per chunk, until the end."""
+    while (count := int(walker.ints(1)[0])) != END_OF_WALK:
+        values = walker.ints(count + 1)
+        yield values[:count], int(values[count])
 
 
 def _first_chunk(fd: int, size: int, order: str, record: int,
@@ -94,51 +97,6 @@ def _first_chunk(fd: int, size: int, order: str, record: int,
     if problem and len(prefix) < size and offset + record + MAX_CAPLEN > len(prefix):
         problem = ""   # a record across the end of the prefix: the walker reads it
     return starts, offset, problem
-
-
-class Walker:
-    """The walker process of one file and the record offsets it reports, chunk by chunk."""
-
-    @classmethod
-    def for_file(cls, path: str, size: int, start: int, order: str, record: int,
-                 chunk: int) -> Walker:
-        return cls(path, [sys.executable, "-I", "-S", pcap_walk.__file__, path, str(size),
-                          str(start), order, str(record), str(chunk)])
-
-    def __init__(self, path: str, command: list[str]):
-        self.path, self.problem = path, ""
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        with contextlib.suppress(OSError):   # not Linux, or above the system's limit
-            fcntl.fcntl(self.process.stdout.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
-
-    def chunks(self) -> Iterator[tuple[np.ndarray, int]]:
-        """(int64 record offsets, the offset after the last record) per chunk; `problem` is
-        set at the end."""
-        while True:
-            count = int(self._read(1)[0])
-            if count == END_OF_WALK:
-                self.problem = self.process.stdout.read().decode(errors="replace")
-                return
-            values = self._read(count + 1)
-            yield values[:count], int(values[count])
-
-    def _read(self, count: int) -> np.ndarray:
-        values = np.empty(count, dtype=np.int64)
-        got = self.process.stdout.readinto(memoryview(values).cast("B"))
-        if got != values.nbytes:
-            self.process.wait()
-            error = self.process.stderr.read().decode(errors="replace").strip()
-            last = error.splitlines()[-1] if error else f"exit status {self.process.returncode}"
-            raise CaptureError(f"{self.path}: the pcap record walker stopped: {last}")
-        return values
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        self.process.stdout.close()
-        self.process.stderr.close()
 
 
 class _Records:
@@ -158,15 +116,13 @@ class _Records:
         the file no longer holds them."""
         first = int(starts[0])
         size = end - first
-        buffer = np.zeros(size + 64, dtype=np.uint8)   # 64 zero bytes after the last packet
-        if os.preadv(self.fd, [memoryview(buffer)[:size]], first) != size:
+        buffer = read_span(self.fd, first, size)
+        if buffer is None:
             return None
         offsets = starts - first
         headers = np.ndarray(shape=(size - 15,), dtype="V16", buffer=buffer, strides=(1,))
         fields = headers[offsets].view(self.dtype).reshape(len(starts), 4).astype(np.int64)
         lengths = np.minimum(fields[:, 2], self.snaplen)   # as libpcap cuts them
         times = fields[:, 0] * 1_000_000_000 + fields[:, 1] * self.scale
-        offsets += self.record
-        packets = PacketView(buffer, offsets, lengths)
-        raw = ChunkBuffer(packets, buffer, offsets, lengths, times)
-        return PacketChunk(linktype, times, packets, fields[:, 3], raw)
+        return buffered_chunk(linktype, buffer, offsets + self.record, lengths, times,
+                              fields[:, 3])

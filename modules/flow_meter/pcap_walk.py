@@ -1,17 +1,15 @@
 """The record walk of a classic pcap file: the offset of every record, found by following the
 captured lengths from header to header. It is the one step of reading a pcap that cannot be
 vectorised (each offset depends on the previous record), so flow_meter runs it in a process
-of its own while the main process copies, parses and accounts the chunks already found: the
-two steps run on two cores.
+of its own (walker_process.py) while the main process copies, parses and accounts the chunks
+already found: the two steps run on two cores. Standard library only, so that process starts
+in milliseconds.
 
-This file uses the standard library only, so the walker process starts in milliseconds:
-
-    python pcap_walk.py FILE SIZE START BYTE_ORDER RECORD_HEADER_SIZE CHUNK
-
-walks the file's first SIZE bytes from the record at offset START and writes frames to stdout
-in native byte order: for every CHUNK records an int64 count n >= 1, the n int64 record
-offsets and the int64 offset after the last of them; at the end an int64 -1 and why the walk
-stopped early as UTF-8 (nothing when the file ended cleanly).
+As a process (main): arguments FILE SIZE START BYTE_ORDER RECORD_HEADER_SIZE CHUNK; it walks
+the file's first SIZE bytes from the record at offset START and writes frames to stdout in
+native byte order: for every CHUNK records an int64 count n >= 1, the n int64 record offsets
+and the int64 offset after the last of them; at the end an int64 -1 and why the walk stopped
+early as UTF-8 (nothing when the file ended cleanly).
 """
 
 from __future__ import annotations
@@ -67,7 +65,7 @@ def caplen_reader(order: str) -> Callable[[object, int], tuple[int]]:
     return struct.Struct(order + "8xI").unpack_from
 
 
-def _release_pages(mapped: mmap.mmap, end: int) -> None:
+def release_pages(mapped: mmap.mmap, end: int) -> None:
     """Drop the mapped pages before `end` (walked), so memory does not grow with the file."""
     done = end - end % mmap.PAGESIZE
     if done > 0 and hasattr(mmap, "MADV_DONTNEED"):
@@ -86,14 +84,10 @@ def main(argv: list[str]) -> int:
                 starts, offset, problem = walk(mapped, size, offset, count, record, caplen)
                 if starts:
                     out.write(array("q", [len(starts), *starts, offset]))
-                _release_pages(mapped, offset)
+                release_pages(mapped, offset)
             out.write(array("q", [END_OF_WALK]))
             out.write(problem.encode())
             out.flush()
         except BrokenPipeError:   # the reader stopped early (-c, a signal): nothing to say
             return 0
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -14,10 +14,10 @@ import time
 import numpy as np
 import pytest
 
-from modules.flow_meter import pcap_file
+from modules.flow_meter import pcap_file, pcapng_file
 from modules.flow_meter.capture import CaptureError, PacketChunk, live_packets, read_packets
 from modules.flow_meter.packet_parser import PacketParser
-from modules.flow_meter.pcap_file import Walker
+from modules.flow_meter.walker_process import WalkerProcess
 from tests.conftest import wait_until
 
 from .capfiles import epb, idb, opb, other_block, shb, spb, write_pcap
@@ -181,8 +181,16 @@ def test_bpf_filter_on_files(tmp_path):
 
 # --- pcapng ----------------------------------------------------------------------------------
 
+@pytest.fixture(params=["in-process", "walker-process"])
+def pcapng_walker(request, monkeypatch):
+    """Each pcapng test twice: walked in this process (small files) and by a walker process
+    (large files)."""
+    if request.param == "walker-process":
+        monkeypatch.setattr(pcapng_file, "_IN_PROCESS", 0)
+
+
 @pytest.mark.parametrize("order", ["<", ">"])
-def test_pcapng_interfaces_link_types_and_resolutions(tmp_path, order):
+def test_pcapng_interfaces_link_types_and_resolutions(tmp_path, order, pcapng_walker):
     eth = frames(3)
     raw = [ipv4(udp(5, 6)), ipv6(tcp(7, 8))]
     blob = (shb(order) + idb(1, order) + idb(101, order, tsresol=9)
@@ -209,7 +217,7 @@ def test_pcapng_interfaces_link_types_and_resolutions(tmp_path, order):
     assert [c.count for c in columns] == [1, 2, 2]
 
 
-def test_pcapng_sections_simple_packets_and_corrupt_tail(tmp_path, caplog):
+def test_pcapng_sections_simple_packets_and_corrupt_tail(tmp_path, caplog, pcapng_walker):
     data = frames(4)
     blob = (shb("<") + idb(1, "<", snaplen=40) + spb(data[0], "<")
             + shb(">") + idb(1, ">") + epb(0, 5, data[1], ">") + spb(data[2], ">")
@@ -224,7 +232,7 @@ def test_pcapng_sections_simple_packets_and_corrupt_tail(tmp_path, caplog):
     assert "s.pcapng" in caplog.text and "undeclared" in caplog.text
 
 
-def test_pcapng_unsupported_version_stops_reading(tmp_path, caplog):
+def test_pcapng_unsupported_version_stops_reading(tmp_path, caplog, pcapng_walker):
     data = frames(2)
     path = tmp_path / "v.pcapng"
     path.write_bytes(shb() + idb(1) + epb(0, 1, data[0]) + shb(major=2) + idb(1)
@@ -234,7 +242,7 @@ def test_pcapng_unsupported_version_stops_reading(tmp_path, caplog):
     assert packets == data[:1] and "version 2" in caplog.text
 
 
-def test_pcapng_reference_counts(shared_data):
+def test_pcapng_reference_counts(shared_data, pcapng_walker):
     """gopacket's pcapng conformance files: packet counts as capinfos gives them."""
     expected = {}
     for line in (shared_data / "pcaps/expected/reference_flow_counts.tsv").read_text() \
@@ -326,10 +334,10 @@ def test_stopping_early_ends_the_walker_process(tmp_path):
 
 def test_a_walker_that_dies_is_an_error_naming_the_file(tmp_path):
     script = "import sys; sys.stdout.buffer.write(bytes(3)); sys.exit('walker: out of memory')"
-    walker = Walker(str(tmp_path / "x.pcap"), [sys.executable, "-c", script])
-    with pytest.raises(CaptureError, match=r"x\.pcap: the pcap record walker stopped: "
+    walker = WalkerProcess(str(tmp_path / "x.pcap"), [sys.executable, "-c", script])
+    with pytest.raises(CaptureError, match=r"x\.pcap: the record walker stopped: "
                                            r"walker: out of memory"):
-        list(walker.chunks())
+        walker.ints(1)
     walker.close()
 
 

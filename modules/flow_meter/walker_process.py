@@ -1,0 +1,62 @@
+"""A record walker running as a process of its own (pcap_walk, pcapng_walk): it finds where a
+capture file's packets are while flow_meter parses and accounts the chunks already found, so
+the two sequential steps run on two cores. It writes int64 frames on a pipe and, after the
+end marker (-1), text for the log."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .chunks import CaptureError
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])   # the folder holding `modules`
+_BOOT = ("import importlib, sys; sys.path.insert(0, sys.argv.pop(1)); "
+         "sys.exit(importlib.import_module(sys.argv.pop(1)).main(sys.argv[1:]))")
+_PIPE_SIZE = 1 << 20     # the walker may run this far ahead (Linux F_SETPIPE_SZ)
+_F_SETPIPE_SZ = 1031
+
+
+class WalkerProcess:
+    """One walker process and what it writes."""
+
+    @classmethod
+    def run(cls, path: str, module: str, *arguments: object) -> WalkerProcess:
+        """The `main(argv)` of `module` (a walker using the standard library only) on `path`
+        and `arguments`, in an isolated interpreter without site packages (fast to start)."""
+        return cls(path, [sys.executable, "-I", "-S", "-c", _BOOT, _PACKAGE_ROOT, module, path,
+                          *map(str, arguments)])
+
+    def __init__(self, path: str, command: list[str]):
+        self.path = path
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        with contextlib.suppress(OSError):   # not Linux, or above the system's limit
+            fcntl.fcntl(self.process.stdout.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
+
+    def ints(self, count: int) -> np.ndarray:
+        """The next `count` int64 values; a walker that stopped short is a CaptureError."""
+        values = np.empty(count, dtype=np.int64)
+        got = self.process.stdout.readinto(memoryview(values).cast("B"))
+        if got != values.nbytes:
+            self.process.wait()
+            error = self.process.stderr.read().decode(errors="replace").strip()
+            last = error.splitlines()[-1] if error else f"exit status {self.process.returncode}"
+            raise CaptureError(f"{self.path}: the record walker stopped: {last}")
+        return values
+
+    def text(self) -> str:
+        """What follows the end marker."""
+        return self.process.stdout.read().decode(errors="replace")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+        self.process.stderr.close()
