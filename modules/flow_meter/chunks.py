@@ -67,26 +67,38 @@ def normalize_linktype(value: int) -> int:
 # --------------------------------------------------------------------------------------------
 # files
 
-def compile_bpf(expression: str, linktype: int, path: str):
-    try:
-        return pcap.bpf(expression.encode(), _LINKTYPE_TO_DLT.get(linktype, linktype))
-    except OSError:
-        raise CaptureError(f"{path}: BPF filter {expression!r} does not compile for link type "
-                           f"{linktype}") from None
+class FileFilter:
+    """A BPF filter on the chunks of one capture file, compiled by libpcap for each link type
+    the first time it is needed ("" = no filter)."""
 
+    def __init__(self, expression: str, path: str):
+        self.expression, self.path = expression, path
+        self._compiled: dict[int, object] = {}
 
-def apply_bpf(flt, out: PacketChunk) -> PacketChunk:
-    keep = [i for i, packet in enumerate(out.packets) if flt.filter(packet)]
-    if len(keep) == len(out.packets):
-        return out
-    packets = [out.packets[i] for i in keep]
-    buffer = None
-    if out.buffer is not None:
-        raw = out.buffer
-        buffer = ChunkBuffer(packets, raw.buffer, raw.starts[keep], raw.lengths[keep],
-                             raw.times[keep])
-    return PacketChunk(out.linktype, [out.times_ns[i] for i in keep], packets,
-                       [out.wire_lengths[i] for i in keep], buffer)
+    def __call__(self, out: PacketChunk) -> PacketChunk:
+        if not self.expression:
+            return out
+        flt = self._compiled.get(out.linktype)
+        if flt is None:
+            flt = self._compiled[out.linktype] = self._compile(out.linktype)
+        keep = [i for i, packet in enumerate(out.packets) if flt.filter(packet)]
+        if len(keep) == len(out.packets):
+            return out
+        packets = [out.packets[i] for i in keep]
+        buffer = None
+        if out.buffer is not None:
+            raw = out.buffer
+            buffer = ChunkBuffer(packets, raw.buffer, raw.starts[keep], raw.lengths[keep],
+                                 raw.times[keep])
+        return PacketChunk(out.linktype, [out.times_ns[i] for i in keep], packets,
+                           [out.wire_lengths[i] for i in keep], buffer)
+
+    def _compile(self, linktype: int):
+        try:
+            return pcap.bpf(self.expression.encode(), _LINKTYPE_TO_DLT.get(linktype, linktype))
+        except OSError:
+            raise CaptureError(f"{self.path}: BPF filter {self.expression!r} does not compile "
+                               f"for link type {linktype}") from None
 
 
 class PacketView(Sequence[bytes]):

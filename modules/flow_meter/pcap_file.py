@@ -18,10 +18,9 @@ import numpy as np
 from . import pcap_walk
 from .chunks import (
     CaptureError,
+    FileFilter,
     PacketChunk,
-    apply_bpf,
     buffered_chunk,
-    compile_bpf,
     normalize_linktype,
     read_span,
 )
@@ -48,7 +47,7 @@ def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
             raise CaptureError(f"{path}: truncated pcap file header")
         order, nano, record = PCAP_MAGICS[header[:4]]
         linktype = normalize_linktype(struct.unpack_from(order + "I", header, 20)[0] & 0xFFFF)
-        flt = compile_bpf(bpf, linktype, path) if bpf else None
+        bpf_filter = FileFilter(bpf, path)
         size = os.fstat(f.fileno()).st_size
         if size <= PCAP_HEADER:
             return
@@ -67,8 +66,7 @@ def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
                     log.warning("%s: reading stopped early: the file shrank below offset %d",
                                 path, end)
                     return
-                if flt is not None:
-                    out = apply_bpf(flt, out)
+                out = bpf_filter(out)
                 if out.packets:
                     yield out
             problem = problem or (walker.text() if walker else "")

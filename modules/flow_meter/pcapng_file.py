@@ -16,10 +16,9 @@ import numpy as np
 from . import pcapng_walk
 from .chunks import (
     CaptureError,
+    FileFilter,
     PacketChunk,
-    apply_bpf,
     buffered_chunk,
-    compile_bpf,
     normalize_linktype,
     read_span,
 )
@@ -46,17 +45,14 @@ def read_pcapng(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
         else:
             walker = WalkerProcess.run(path, pcapng_walk.__name__, size, chunk)
             frames = _walked(walker)
-        filters: dict[int, object] = {}
+        bpf_filter = FileFilter(bpf, path)
         try:
             for frame in frames:
                 out = _chunk(f.fileno(), *frame)
                 if out is None:
                     notes.append("reading stopped early: the file shrank")
                     break
-                if bpf:
-                    if out.linktype not in filters:
-                        filters[out.linktype] = compile_bpf(bpf, out.linktype, path)
-                    out = apply_bpf(filters[out.linktype], out)
+                out = bpf_filter(out)
                 if out.packets:
                     yield out
             else:
