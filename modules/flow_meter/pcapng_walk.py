@@ -74,12 +74,6 @@ class Frame:
     times: list[int]
     end: int = 0          # the offset after the chunk's last block
 
-    def add(self, offset: int, caplen: int, wire: int, time: int) -> None:
-        self.offsets.append(offset)
-        self.caplens.append(caplen)
-        self.wires.append(wire)
-        self.times.append(time)
-
 
 def walk(data, size: int, chunk: int, notes: list[str]) -> Iterator[Frame]:
     """The frames of the first `size` bytes of `data`; what the log should say (skipped
@@ -90,7 +84,7 @@ def walk(data, size: int, chunk: int, notes: list[str]) -> Iterator[Frame]:
     frame: Frame | None = None
     offset = 0
     problem = ""
-    unknown_interface = last_ts = 0
+    unknown_interface = last_ts = last_end = 0
     while offset + 12 <= size:
         block_type, length = head.unpack_from(data, offset)
         if block_type == _SHB:
@@ -133,7 +127,9 @@ def walk(data, size: int, chunk: int, notes: list[str]) -> Iterator[Frame]:
                 offset += length
                 continue
             iface = interfaces[number]
-            ts = iface.ns((high << 32) | low)
+            ts = (high << 32 | low) * iface.multiplier // iface.divisor + iface.offset_ns
+            if not _NS_MIN <= ts <= _NS_MAX:
+                ts = iface.ns((high << 32) | low)   # clamped
             start = offset + 28
         elif block_type == _SPB:
             if length < 16:
@@ -162,14 +158,21 @@ def walk(data, size: int, chunk: int, notes: list[str]) -> Iterator[Frame]:
         last_ts = ts
         if frame is None or frame.linktype != iface.linktype or len(frame.offsets) >= chunk:
             if frame is not None:
+                frame.end = last_end
                 yield frame
             frame = Frame(iface.linktype, [], [], [], [])
-        frame.add(start, caplen, wire, ts)
-        frame.end = offset
+            add_offset, add_caplen = frame.offsets.append, frame.caplens.append
+            add_wire, add_time = frame.wires.append, frame.times.append
+        add_offset(start)
+        add_caplen(caplen)
+        add_wire(wire)
+        add_time(ts)
+        last_end = offset
     else:
         if offset != size:
             problem = f"{size - offset} trailing bytes at byte {offset}"
     if frame is not None:
+        frame.end = last_end
         yield frame
     if unknown_interface:
         notes.append(f"{unknown_interface} packets of undeclared interfaces skipped")
