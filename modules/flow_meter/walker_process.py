@@ -34,8 +34,11 @@ class WalkerProcess:
 
     def __init__(self, path: str, command: list[str]):
         self.path = path
+        # its own process group: a Ctrl-C or a supervisor's stop reaches flow_meter only,
+        # which ends the walker itself (close(); a walker whose reader is gone gets EPIPE)
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        process_group=0)
         with contextlib.suppress(OSError):   # not Linux, or above the system's limit
             fcntl.fcntl(self.process.stdout.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
 

@@ -1,7 +1,13 @@
-"""flow_meter against NEMEA's own probe: the same captures give the same flows, byte for byte
-in logger CSV (ipfixprobe's output is in ../shared/data/nemea/)."""
+"""flow_meter as a process: against NEMEA's own probe (the same captures give the same flows,
+byte for byte in logger CSV; ipfixprobe's output is in ../shared/data/nemea/), its errors, its
+IPFIX export and a stop while reading."""
 
 from __future__ import annotations
+
+import os
+import signal
+
+from tests.conftest import wait_until
 
 
 def _logged(spawn, path) -> list[str]:
@@ -63,3 +69,31 @@ def test_ipfix_export_carries_every_flow(spawn, shared_data, tmp_path):
     batch = core.flush()
     assert batch is not None and batch.length == 1005
     assert int(batch.column("PACKETS").sum() + batch.column("PACKETS_REV").sum()) == 2011
+
+
+def test_ctrl_c_while_reading_a_large_capture_is_a_clean_stop(spawn, shared_data, tmp_path):
+    """SIGINT to the whole process group (a terminal's Ctrl-C, the supervisor's stop) while
+    the pcap walker process runs: flow_meter stops cleanly, exports what it has, exit 0."""
+    capture = str(shared_data / "pcaps/bench/ndpi_mix_102k.pcap")
+    out = tmp_path / "flows.trapcap"
+    meter = spawn("nemea", "flow_meter", "-v", *["-r", capture] * 8, "-i", f"f:{out}")
+    wait_until(lambda: "pcap_walk" in _children_commands(meter.pid), timeout=20)
+    meter.signal(signal.SIGINT)
+    assert meter.wait(30) == 0, meter.stderr
+    assert "error" not in meter.stderr.lower(), meter.stderr
+    assert len(_logged(spawn, out)) > 1
+
+
+def _children_commands(pid: int) -> str:
+    """The command lines of the process's children."""
+    commands = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    commands.append(f.read().decode(errors="replace"))
+        except (OSError, ValueError, IndexError):
+            continue
+    return "\n".join(commands)
