@@ -135,6 +135,7 @@ class FlowCache:
         slow_positions = groups.positions_of(slow)
         if len(slow_positions):
             self._add_packets(slow_positions, keys, low, columns, masks, packets, created)
+        self._touch_in_capture_order(groups)
         self._describe_created(created, columns)
         self._now = int(columns.time_ns[-1]) // NS
         self.expire_idle(self._now)
@@ -148,7 +149,7 @@ class FlowCache:
         if not cached:
             return result, []
         first_low, first_time, first_flags, last_second = groups.firsts()
-        after_gap, continued = groups.after_gap, []
+        after_gap, cut, continued = groups.after_gap, groups.ends_in_chunk, []
         for index in cached:
             flow, result[index] = result[index], None
             if slow[index] or after_gap[index]:
@@ -160,6 +161,8 @@ class FlowCache:
                 self._export(flow, reason)
             elif last_second[index] - flow[FIRST] // NS >= self.active:
                 slow[index] = True               # its active timeout falls inside the chunk
+            elif cut[index] and flow[LAST] // NS > last_second[index]:
+                slow[index] = True               # a later cached time: the cut may not be one
             else:
                 result[index] = flow
                 continued.append(index)
@@ -198,8 +201,8 @@ class FlowCache:
         others' flows made in one go. A group followed by another of its key (after an
         inactive gap) ends its flow here."""
         table = groups.flow_table(reverse)
-        ends_here = np.r_[groups.after_gap[1:], False]
-        order = groups.in_last_packet_order(~slow)
+        ends_here = groups.ends_in_chunk
+        order = np.flatnonzero(~slow).tolist()
         if any(flows_of_groups[index] is not None for index in order):
             self._continue_flows(groups, flows_of_groups, table, ends_here.tolist(),
                                  [index for index in order if flows_of_groups[index] is not None])
@@ -218,11 +221,9 @@ class FlowCache:
 
     def _continue_flows(self, groups: PacketGroups, flows_of_groups: list, table: np.ndarray,
                         ends_here: list, chosen: list[int]) -> None:
-        move = self.flows.move_to_end
         for index, (_, last, packets, octets, flags, packets_rev, octets_rev, flags_rev, *_) \
                 in zip(chosen, table[chosen].tolist(), strict=True):
             flow = flows_of_groups[index]
-            move(groups.keys[index])
             flow[PACKETS] += packets
             flow[BYTES] += octets
             flow[FLAGS] |= flags
@@ -234,6 +235,15 @@ class FlowCache:
             if ends_here[index]:
                 del self.flows[groups.keys[index]]
                 self._end_before_gap(groups, index, flow)
+
+    def _touch_in_capture_order(self, groups: PacketGroups) -> None:
+        """Move the flows of the chunk's keys to the end of the LRU list in the order of their
+        last packets: the order the per-packet path leaves them in, whatever order the grouped
+        and per-packet steps took them in (so evictions and idle expiry are exact)."""
+        flows, move = self.flows, self.flows.move_to_end
+        for key in groups.keys_by_last_packet():
+            if key in flows:                     # (its flow may have ended in the chunk)
+                move(key)
 
     def _end_before_gap(self, groups: PacketGroups, index: int, flow: list) -> None:
         """Export the flow of group `index`, ended by the first packet of the next group."""

@@ -87,6 +87,7 @@ class PacketGroups:
         self.group_of = np.cumsum(cut) - 1
         self.count = len(self.starts)
         self.after_gap = gap[self.starts]
+        self.ends_in_chunk = np.r_[self.after_gap[1:], False]   # the key's next group cuts it
         self._key_of_group = key_of[self.starts]
         self.keys = [unique_keys[i] for i in self._key_of_group.tolist()]
         self._firsts = None
@@ -121,12 +122,12 @@ class PacketGroups:
                             np.maximum.reduceat(self.seconds, self.starts).tolist())
         return self._firsts
 
-    def in_last_packet_order(self, chosen: np.ndarray) -> list[int]:
-        """The chosen groups, ordered by the capture position of their last packet (the
-        order the per-packet path leaves their flows in the cache's LRU list)."""
-        last_positions = self.order[np.r_[self.starts[1:], len(self.order)] - 1]
-        picked = np.flatnonzero(chosen)
-        return picked[np.argsort(last_positions[picked])].tolist()
+    def keys_by_last_packet(self) -> list[bytes]:
+        """Every key of the chunk, ordered by the capture position of its last packet (the
+        order the per-packet path leaves their flows in at the end of the cache's LRU list)."""
+        last_groups = np.flatnonzero(~self.ends_in_chunk)
+        last_positions = self.order[np.r_[self.starts[1:], len(self.order)] - 1][last_groups]
+        return [self.keys[i] for i in last_groups[np.argsort(last_positions)].tolist()]
 
     def reverse(self, creator_low: np.ndarray) -> np.ndarray:
         """Per packet (group order): does it go against its flow's creator?"""
