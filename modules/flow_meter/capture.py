@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import select
+import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -69,6 +70,9 @@ def _check_file(path: str) -> str:
         raise CaptureError(f"capture file {path!r} does not exist")
     if os.path.isdir(path):
         raise CaptureError(f"capture file {path!r} is a directory")
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise CaptureError(f"capture file {path!r} is not a regular file (a pipe or a device); "
+                           "save the capture to a file first")
     try:
         with open(path, "rb") as f:
             magic = f.read(4)

@@ -25,7 +25,7 @@ from .chunks import (
     read_span,
 )
 from .pcap_walk import END_OF_WALK, MAX_CAPLEN, PCAP_HEADER, caplen_reader, walk
-from .walker_process import WalkerProcess
+from .walker_process import FileShrank, WalkerProcess
 
 log = logging.getLogger("flow_meter.capture")
 
@@ -56,25 +56,27 @@ def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
         starts, offset, problem = _first_chunk(f.fileno(), size, order, record, chunk)
         walker = None
         if offset < size and not problem:
-            walker = WalkerProcess.run(path, pcap_walk.__name__, size, offset, order, record,
-                                       chunk)
+            walker = WalkerProcess.run(path, f.fileno(), pcap_walk.__name__, size, offset,
+                                       order, record, chunk)
         first = [(np.array(starts, dtype=np.int64), offset)] if starts else []
         try:
             for starts, end in itertools.chain(first, _walked(walker) if walker else ()):
                 out = records.chunk_at(linktype, starts, end)
                 if out is None:
-                    log.warning("%s: reading stopped early: the file shrank below offset %d",
-                                path, end)
-                    return
+                    problem = f"the file shrank below offset {end}"
+                    break
                 out = bpf_filter(out)
                 if out.packets:
                     yield out
-            problem = problem or (walker.text() if walker else "")
-            if problem:
-                log.warning("%s: reading stopped early: %s", path, problem)
+            else:
+                problem = problem or (walker.text() if walker else "")
+        except FileShrank as exc:
+            problem = str(exc)
         finally:
             if walker is not None:
                 walker.close()
+        if problem:
+            log.warning("%s: reading stopped early: %s", path, problem)
 
 
 def _walked(walker: WalkerProcess) -> Iterator[tuple[np.ndarray, int]]:

@@ -5,11 +5,11 @@ of its own (walker_process.py) while the main process copies, parses and account
 already found: the two steps run on two cores. Standard library only, so that process starts
 in milliseconds.
 
-As a process (main): arguments FILE SIZE START BYTE_ORDER RECORD_HEADER_SIZE CHUNK; it walks
-the file's first SIZE bytes from the record at offset START and writes frames to stdout in
-native byte order: for every CHUNK records an int64 count n >= 1, the n int64 record offsets
-and the int64 offset after the last of them; at the end an int64 -1 and why the walk stopped
-early as UTF-8 (nothing when the file ended cleanly).
+As a process (main): arguments FD SIZE START BYTE_ORDER RECORD_HEADER_SIZE CHUNK (FD: the
+capture file, open); it walks the file's first SIZE bytes from the record at offset START and
+writes frames to stdout in native byte order: for every CHUNK records an int64 count n >= 1,
+the n int64 record offsets and the int64 offset after the last of them; at the end an int64
+-1 and why the walk stopped early as UTF-8 (nothing when the file ended cleanly).
 """
 
 from __future__ import annotations
@@ -73,17 +73,18 @@ def release_pages(mapped: mmap.mmap, end: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    path, order = argv[0], argv[3]
+    fd, order = int(argv[0]), argv[3]
     size, offset, record, count = int(argv[1]), int(argv[2]), int(argv[4]), int(argv[5])
     out = sys.stdout.buffer
     caplen = caplen_reader(order)
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
         problem, size = "", min(size, len(mapped))
         try:
             while offset < size and not problem:
                 starts, offset, problem = walk(mapped, size, offset, count, record, caplen)
                 if starts:
                     out.write(array("q", [len(starts), *starts, offset]))
+                    out.flush()   # at once: a walker killed later loses no frame
                 release_pages(mapped, offset)
             out.write(array("q", [END_OF_WALK]))
             out.write(problem.encode())

@@ -23,7 +23,7 @@ from .chunks import (
     read_span,
 )
 from .pcap_walk import END_OF_WALK
-from .walker_process import WalkerProcess
+from .walker_process import FileShrank, WalkerProcess
 
 log = logging.getLogger("flow_meter.capture")
 
@@ -43,7 +43,7 @@ def read_pcapng(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
         if size <= _IN_PROCESS:
             frames = _walked_here(f.fileno(), size, chunk, notes)
         else:
-            walker = WalkerProcess.run(path, pcapng_walk.__name__, size, chunk)
+            walker = WalkerProcess.run(path, f.fileno(), pcapng_walk.__name__, size, chunk)
             frames = _walked(walker)
         bpf_filter = FileFilter(bpf, path)
         try:
@@ -58,11 +58,13 @@ def read_pcapng(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
             else:
                 if walker is not None:
                     notes.extend(filter(None, walker.text().splitlines()))
-            for note in notes:
-                log.warning("%s: %s", path, note)
+        except FileShrank as exc:
+            notes.append(f"reading stopped early: {exc}")
         finally:
             if walker is not None:
                 walker.close()
+        for note in notes:
+            log.warning("%s: %s", path, note)
 
 
 def _walked_here(fd: int, size: int, chunk: int, notes: list[str]) -> Iterator[Frame]:

@@ -5,9 +5,9 @@ Several sections (either byte order), several interfaces, Enhanced/Simple/Obsole
 blocks, `if_tsresol` and `if_tsoffset`; other blocks are skipped. A truncated or corrupt
 block ends the walk (what came before it counts). Standard library only: flow_meter runs it
 in a process of its own for large files (see walker_process.py), in its own process for
-small ones. As a process (main): arguments FILE SIZE CHUNK; frames on stdout, native int64:
-count n >= 1, the raw link type, then n data offsets, n captured lengths, n original lengths
-and n timestamps; at the end -1 and the lines to log (UTF-8).
+small ones. As a process (main): arguments FD SIZE CHUNK (FD: the file, open); frames on
+stdout, native int64: count n >= 1, the raw link type, then n data offsets, n captured
+lengths, n original lengths and n timestamps; at the end -1 and the lines to log (UTF-8).
 """
 
 from __future__ import annotations
@@ -156,10 +156,11 @@ def walk(data, size: int, chunk: int, notes: list[str]) -> Iterator[Frame]:
             continue
         offset += length
         last_ts = ts
-        if frame is None or frame.linktype != iface.linktype or len(frame.offsets) >= chunk:
-            if frame is not None:
-                frame.end = last_end
-                yield frame
+        if frame is not None and frame.linktype != iface.linktype:
+            frame.end = last_end
+            yield frame
+            frame = None
+        if frame is None:
             frame = Frame(iface.linktype, [], [], [], [])
             add_offset, add_caplen = frame.offsets.append, frame.caplens.append
             add_wire, add_time = frame.wires.append, frame.times.append
@@ -168,6 +169,10 @@ def walk(data, size: int, chunk: int, notes: list[str]) -> Iterator[Frame]:
         add_wire(wire)
         add_time(ts)
         last_end = offset
+        if len(frame.offsets) >= chunk:        # full: out at once, not at the next packet
+            frame.end = last_end
+            yield frame
+            frame = None
     else:
         if offset != size:
             problem = f"{size - offset} trailing bytes at byte {offset}"
@@ -181,14 +186,15 @@ def walk(data, size: int, chunk: int, notes: list[str]) -> Iterator[Frame]:
 
 
 def main(argv: list[str]) -> int:
-    path, size, chunk = argv[0], int(argv[1]), int(argv[2])
+    fd, size, chunk = int(argv[0]), int(argv[1]), int(argv[2])
     out = sys.stdout.buffer
     notes: list[str] = []
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
         try:
             for frame in walk(mapped, min(size, len(mapped)), chunk, notes):
                 out.write(array("q", [len(frame.offsets), frame.linktype, *frame.offsets,
                                       *frame.caplens, *frame.wires, *frame.times]))
+                out.flush()   # at once: a walker killed later loses no frame
                 release_pages(mapped, frame.end)
             out.write(array("q", [END_OF_WALK]))
             out.write("\n".join(notes).encode())

@@ -1,12 +1,14 @@
 """A record walker running as a process of its own (pcap_walk, pcapng_walk): it finds where a
 capture file's packets are while flow_meter parses and accounts the chunks already found, so
-the two sequential steps run on two cores. It writes int64 frames on a pipe and, after the
-end marker (-1), text for the log."""
+the two sequential steps run on two cores. It reads the file through flow_meter's own open
+descriptor (the same file even if the path is renamed or replaced) and writes int64 frames on
+a pipe and, after the end marker (-1), text for the log."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,23 +24,28 @@ _PIPE_SIZE = 1 << 20     # the walker may run this far ahead (Linux F_SETPIPE_SZ
 _F_SETPIPE_SZ = 1031
 
 
+class FileShrank(CaptureError):
+    """The capture file became shorter while it was read (what came before was read)."""
+
+
 class WalkerProcess:
     """One walker process and what it writes."""
 
     @classmethod
-    def run(cls, path: str, module: str, *arguments: object) -> WalkerProcess:
-        """The `main(argv)` of `module` (a walker using the standard library only) on `path`
-        and `arguments`, in an isolated interpreter without site packages (fast to start)."""
-        return cls(path, [sys.executable, "-I", "-S", "-c", _BOOT, _PACKAGE_ROOT, module, path,
-                          *map(str, arguments)])
+    def run(cls, path: str, fd: int, module: str, *arguments: object) -> WalkerProcess:
+        """The `main(argv)` of `module` (a walker using the standard library only) on the file
+        open as `fd` and `arguments`, in an isolated interpreter without site packages (fast
+        to start)."""
+        return cls(path, [sys.executable, "-I", "-S", "-c", _BOOT, _PACKAGE_ROOT, module,
+                          str(fd), *map(str, arguments)], (fd,))
 
-    def __init__(self, path: str, command: list[str]):
+    def __init__(self, path: str, command: list[str], fds: tuple[int, ...] = ()):
         self.path = path
         # its own process group: a Ctrl-C or a supervisor's stop reaches flow_meter only,
         # which ends the walker itself (close(); a walker whose reader is gone gets EPIPE)
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        process_group=0)
+                                        pass_fds=fds, process_group=0)
         with contextlib.suppress(OSError):   # not Linux, or above the system's limit
             fcntl.fcntl(self.process.stdout.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
 
@@ -48,6 +55,8 @@ class WalkerProcess:
         got = self.process.stdout.readinto(memoryview(values).cast("B"))
         if got != values.nbytes:
             self.process.wait()
+            if self.process.returncode == -signal.SIGBUS:   # its mapping lost pages
+                raise FileShrank("the file shrank while it was read")
             error = self.process.stderr.read().decode(errors="replace").strip()
             last = error.splitlines()[-1] if error else f"exit status {self.process.returncode}"
             raise CaptureError(f"{self.path}: the record walker stopped: {last}")

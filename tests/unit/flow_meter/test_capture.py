@@ -10,11 +10,12 @@ import socket
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from modules.flow_meter import pcap_file, pcapng_file
+from modules.flow_meter import pcap_file, pcapng_file, walker_process
 from modules.flow_meter.capture import CaptureError, PacketChunk, live_packets, read_packets
 from modules.flow_meter.packet_parser import PacketParser
 from modules.flow_meter.walker_process import WalkerProcess
@@ -368,3 +369,82 @@ def test_the_walker_takes_over_where_the_first_walk_stops(tmp_path, monkeypatch,
     blob[fifth + 8:fifth + 12] = (10 ** 6).to_bytes(4, "little")
     path.write_bytes(bytes(blob))
     assert collect(read_packets(path, chunk=7))[2] == data[:4]
+
+
+def walked_file(tmp_path, kind: str, count: int):
+    data = frames(count)
+    if kind == "pcap":
+        return data, write_pcap(tmp_path / "w.pcap", [(T0 + i, d) for i, d in enumerate(data)])
+    path = tmp_path / "w.pcapng"
+    path.write_bytes(shb() + idb(1) + b"".join(epb(0, i, d) for i, d in enumerate(data)))
+    return data, path
+
+
+def page_aligned_file(tmp_path, kind: str, count: int) -> tuple[list[bytes], Path]:
+    """`count` packets whose records end on 4 KiB page borders every 4 packets (the first
+    record fills the first page, the others take 1 KiB each)."""
+    if kind == "pcap":
+        head, overhead = 24, 16
+    else:
+        head, overhead = len(shb() + idb(1)), 32
+    sizes = [4096 - head - overhead] + [1024 - overhead] * (count - 1)
+    data = [bytes([i % 251]) * size for i, size in enumerate(sizes)]
+    if kind == "pcap":
+        return data, write_pcap(tmp_path / "a.pcap", [(T0 + i, d) for i, d in enumerate(data)])
+    path = tmp_path / "a.pcapng"
+    path.write_bytes(shb() + idb(1) + b"".join(epb(0, i, d) for i, d in enumerate(data)))
+    return data, path
+
+
+@pytest.fixture
+def walker_process_only(monkeypatch):
+    """Both formats through the walker process, which runs at most a page ahead."""
+    monkeypatch.setattr(pcap_file, "_PREFIX", 64)
+    monkeypatch.setattr(pcapng_file, "_IN_PROCESS", 0)
+    monkeypatch.setattr(walker_process, "_PIPE_SIZE", 4096)
+
+
+@pytest.mark.parametrize("kind", ["pcap", "pcapng"])
+def test_a_file_cut_under_the_walker_process_ends_with_a_warning(tmp_path, caplog, kind,
+                                                                  walker_process_only):
+    """The walker dies of SIGBUS on the first page past the new end; what it found before is
+    read and the file ends with a warning (the next -r file would follow)."""
+    data, path = page_aligned_file(tmp_path, kind, 3001)
+    chunks = read_packets(path, chunk=1)
+    got = list(next(chunks).packets)
+    wait_until(lambda: any(process_state(pid) == "S" for pid in child_processes()))
+    with open(path, "r+b") as f:                  # far past where the blocked walker is
+        f.truncate(4096 + 2000 * 1024)
+    with caplog.at_level(logging.WARNING):
+        for chunk in chunks:
+            got += list(chunk.packets)
+    assert got == data[:2001]
+    assert path.name in caplog.text and "the file shrank while it was read" in caplog.text
+
+
+def process_state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize("kind", ["pcap", "pcapng"])
+def test_a_file_replaced_while_read_is_read_to_its_end(tmp_path, kind, walker_process_only):
+    data, path = walked_file(tmp_path, kind, 300)
+    chunks = read_packets(path, chunk=4)
+    got = list(next(chunks).packets)
+    other = tmp_path / "other"
+    other.write_bytes(b"\0" * 64)
+    os.replace(other, path)                       # the open file is still the one read
+    for chunk in chunks:
+        got += list(chunk.packets)
+    assert got == data
+
+
+def test_a_pipe_is_refused_with_a_clear_error(tmp_path):
+    fifo = tmp_path / "capture.pcap"
+    os.mkfifo(fifo)
+    with pytest.raises(CaptureError, match="not a regular file"):
+        read_packets(fifo)
