@@ -8,7 +8,6 @@ ends the file with a warning; the records before it are read."""
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import struct
 from collections.abc import Iterator
@@ -18,16 +17,13 @@ import numpy as np
 from . import pcap_walk
 from .chunks import (
     CaptureError,
-    FileFilter,
     PacketChunk,
     buffered_chunk,
     normalize_linktype,
     read_span,
 )
 from .pcap_walk import END_OF_WALK, MAX_CAPLEN, PCAP_HEADER, caplen_reader, walk
-from .walker_process import FileShrank, WalkerProcess
-
-log = logging.getLogger("flow_meter.capture")
+from .walker_process import WalkerProcess, read_walked
 
 PCAP_MAGICS = {  # first 4 bytes -> (byte order, nanosecond timestamps, record header size)
     b"\xd4\xc3\xb2\xa1": ("<", False, 16),
@@ -47,7 +43,6 @@ def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
             raise CaptureError(f"{path}: truncated pcap file header")
         order, nano, record = PCAP_MAGICS[header[:4]]
         linktype = normalize_linktype(struct.unpack_from(order + "I", header, 20)[0] & 0xFFFF)
-        bpf_filter = FileFilter(bpf, path)
         size = os.fstat(f.fileno()).st_size
         if size <= PCAP_HEADER:
             return
@@ -58,32 +53,18 @@ def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
         if offset < size and not problem:
             walker = WalkerProcess.run(path, f.fileno(), pcap_walk.__name__, size, offset,
                                        order, record, chunk)
-        first = [(np.array(starts, dtype=np.int64), offset)] if starts else []
-        try:
-            for starts, end in itertools.chain(first, _walked(walker) if walker else ()):
-                out = records.chunk_at(linktype, starts, end)
-                if out is None:
-                    problem = f"the file shrank below offset {end}"
-                    break
-                out = bpf_filter(out)
-                if out.packets:
-                    yield out
-            else:
-                problem = problem or (walker.text() if walker else "")
-        except FileShrank as exc:
-            problem = str(exc)
-        finally:
-            if walker is not None:
-                walker.close()
-        if problem:
-            log.warning("%s: reading stopped early: %s", path, problem)
+        first = [(linktype, np.array(starts, dtype=np.int64), offset)] if starts else []
+        notes = [f"reading stopped early: {problem}"] if problem else []
+        yield from read_walked(path, bpf, itertools.chain(first, _walked(walker, linktype)
+                                                          if walker else ()),
+                               records.chunk_at, walker, notes)
 
 
-def _walked(walker: WalkerProcess) -> Iterator[tuple[np.ndarray, int]]:
-    """(int64 record offsets, the offset after the last record) per chunk, until the end."""
+def _walked(walker: WalkerProcess, linktype: int) -> Iterator[tuple[int, np.ndarray, int]]:
+    """(link type, int64 record offsets, the offset after the last record) per chunk."""
     while (count := int(walker.ints(1)[0])) != END_OF_WALK:
         values = walker.ints(count + 1)
-        yield values[:count], int(values[count])
+        yield linktype, values[:count], int(values[count])
 
 
 def _first_chunk(fd: int, size: int, order: str, record: int,

@@ -9,7 +9,7 @@ As a process (main): arguments FD SIZE START BYTE_ORDER RECORD_HEADER_SIZE CHUNK
 capture file, open); it walks the file's first SIZE bytes from the record at offset START and
 writes frames to stdout in native byte order: for every CHUNK records an int64 count n >= 1,
 the n int64 record offsets and the int64 offset after the last of them; at the end an int64
--1 and why the walk stopped early as UTF-8 (nothing when the file ended cleanly).
+-1 and, when the walk stopped early, the line to log (UTF-8).
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ def main(argv: list[str]) -> int:
                     out.flush()   # at once: a walker killed later loses no frame
                 release_pages(mapped, offset)
             out.write(array("q", [END_OF_WALK]))
-            out.write(problem.encode())
+            if problem:
+                out.write(f"reading stopped early: {problem}".encode())
             out.flush()
         except BrokenPipeError:   # the reader stopped early (-c, a signal): nothing to say
             return 0

@@ -7,7 +7,7 @@ warning; what came before it is read."""
 
 from __future__ import annotations
 
-import logging
+import functools
 import os
 from collections.abc import Iterator
 
@@ -16,16 +16,13 @@ import numpy as np
 from . import pcapng_walk
 from .chunks import (
     CaptureError,
-    FileFilter,
     PacketChunk,
     buffered_chunk,
     normalize_linktype,
     read_span,
 )
 from .pcap_walk import END_OF_WALK
-from .walker_process import FileShrank, WalkerProcess
-
-log = logging.getLogger("flow_meter.capture")
+from .walker_process import WalkerProcess, read_walked
 
 _IN_PROCESS = 16 << 20   # files up to this size are walked here (no walker process)
 # a chunk as walked: the link type, then per packet: data offset, captured length, original
@@ -45,26 +42,8 @@ def read_pcapng(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
         else:
             walker = WalkerProcess.run(path, f.fileno(), pcapng_walk.__name__, size, chunk)
             frames = _walked(walker)
-        bpf_filter = FileFilter(bpf, path)
-        try:
-            for frame in frames:
-                out = _chunk(f.fileno(), *frame)
-                if out is None:
-                    notes.append("reading stopped early: the file shrank")
-                    break
-                out = bpf_filter(out)
-                if out.packets:
-                    yield out
-            else:
-                if walker is not None:
-                    notes.extend(filter(None, walker.text().splitlines()))
-        except FileShrank as exc:
-            notes.append(f"reading stopped early: {exc}")
-        finally:
-            if walker is not None:
-                walker.close()
-        for note in notes:
-            log.warning("%s: %s", path, note)
+        yield from read_walked(path, bpf, frames, functools.partial(_chunk, f.fileno()),
+                               walker, notes)
 
 
 def _walked_here(fd: int, size: int, chunk: int, notes: list[str]) -> Iterator[Frame]:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from .chunks import CaptureError
+from .chunks import CaptureError, FileFilter, PacketChunk
+
+log = logging.getLogger("flow_meter.capture")
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])   # the folder holding `modules`
 _BOOT = ("import importlib, sys; sys.path.insert(0, sys.argv.pop(1)); "
@@ -72,3 +76,31 @@ class WalkerProcess:
         self.process.wait()
         self.process.stdout.close()
         self.process.stderr.close()
+
+
+def read_walked(path: str, bpf: str, frames: Iterable[tuple],
+                chunk_of: Callable[..., PacketChunk | None], walker: WalkerProcess | None,
+                notes: list[str]) -> Iterator[PacketChunk]:
+    """The chunks of walked `frames` (`chunk_of(*frame)`: None when the file no longer holds
+    the frame's bytes), BPF-filtered. Ends the walker, then logs `notes` and what the walker
+    said (one line each)."""
+    bpf_filter = FileFilter(bpf, path)
+    try:
+        for frame in frames:
+            out = chunk_of(*frame)
+            if out is None:
+                notes.append("reading stopped early: the file shrank")
+                break
+            out = bpf_filter(out)
+            if out.packets:
+                yield out
+        else:
+            if walker is not None:
+                notes.extend(filter(None, walker.text().splitlines()))
+    except FileShrank as exc:
+        notes.append(f"reading stopped early: {exc}")
+    finally:
+        if walker is not None:
+            walker.close()
+    for note in notes:
+        log.warning("%s: %s", path, note)
