@@ -5,13 +5,15 @@
 A chunk holds the packets of one link type only (a new chunk starts where the link type
 changes, e.g. at a file boundary or between the interfaces of a pcapng file).
 
-* Classic pcap: pcap_file.py (memory-mapped; the record walk runs in a process of its own).
-* pcapng: pcapng_file.py (a block reader of its own).
+* Classic pcap: pcap_file.py; pcapng: pcapng_file.py. Both find their packets with a walker
+  (in a process of its own for large files, walker_process.py) and read each chunk's bytes
+  with one pread into the buffer the parser works on.
 * A BPF filter (`bpf=`) on files is compiled by libpcap (`pcap.bpf`) for the file's link type
   and applied to the captured bytes; on a live interface it is set on the handle.
-* A missing, unreadable or non-capture file raises `CaptureError` naming the file before
-  any packet is produced. A capture that ends in a truncated record or a corrupt block is
-  read up to that point, with a warning in the log (the stream goes on with the next file).
+* A missing, unreadable, non-regular (pipe, device) or non-capture file raises `CaptureError`
+  naming the file before any packet is produced. A capture that ends in a truncated record
+  or a corrupt block, or that is cut while it is read, is read up to that point, with a
+  warning in the log (the stream goes on with the next file).
 
 Timestamps are integer nanoseconds since the epoch. `chunk.linktype` uses the LINKTYPE_*
 numbering of the file formats (raw IP = 101 even where libpcap reports DLT_RAW = 12/14).
