@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:      # `python bench/detectors.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
+from provenance import source_commit  # noqa: E402  (bench/ is the script folder)
+
 from libtrap_py.driver import run  # noqa: E402
 from libtrap_py.formats import DataFormat  # noqa: E402
 from libtrap_py.ifc_spec import parse_ifc_specs  # noqa: E402
@@ -241,10 +243,7 @@ def versions() -> str:
     parts = [f"python {platform.python_version()}", f"numpy {np.__version__}"]
     with contextlib.suppress(metadata.PackageNotFoundError):
         parts.append(f"pynemea {metadata.version('pynemea')}")
-    git = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                         capture_output=True, text=True)
-    if git.returncode == 0:
-        parts.append(f"commit {git.stdout.strip()}")
+    parts.append(f"commit {source_commit(ROOT)}")
     parts.append(f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
     return "; ".join(parts)
 

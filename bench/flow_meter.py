@@ -56,6 +56,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from provenance import source_commit  # bench/ is the script folder
+
 ROOT = Path(__file__).resolve().parent.parent
 PCAPS = ROOT.parent / "shared" / "data" / "pcaps"
 BASE_INPUT = PCAPS / "bench" / "ndpi_mix_102k.pcap"
@@ -316,16 +318,12 @@ def versions(tools: Tools) -> list[str]:
     ours = _first_line([tools.python, "-c", "import sys, numpy, pcap; print(sys.version.split()"
                         "[0], 'numpy', numpy.__version__, 'pypcap', getattr(pcap, "
                         "'__version__', '?'))"])
-    head = subprocess.run(["git", "-C", str(tools.project), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True).stdout.strip() or "?"
-    dirty = subprocess.run(["git", "-C", str(tools.project), "diff", "--quiet", "HEAD", "--",
-                            "modules", "libtrap_py", "unirec"], capture_output=True).returncode
     try:
         pynemea = metadata.version("pynemea")
     except metadata.PackageNotFoundError:
         pynemea = "?"
-    rows.append(f"ours:     pynemea {pynemea} @ {head}{' + uncommitted changes' if dirty else ''}"
-                f" in {tools.project}; Python {ours}")
+    rows.append(f"ours:     pynemea {pynemea} @ {source_commit(tools.project)} in "
+                f"{tools.project}; Python {ours}")
     if "nfpcapd" in tools.unavailable:
         rows.append(f"nfpcapd:  not available ({tools.unavailable['nfpcapd']})")
     else:

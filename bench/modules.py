@@ -54,6 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:      # `python bench/modules.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
+from provenance import source_commit  # noqa: E402  (bench/ is the script folder)
+
 from libtrap_py.file_blocks import DATA_BLOCK, MAGIC, read_blocks  # noqa: E402
 from libtrap_py.formats import DataFormat  # noqa: E402
 from libtrap_py.ifc_spec import parse_ifc_specs  # noqa: E402
@@ -367,22 +369,6 @@ def reproduce_command(args: argparse.Namespace) -> str:
     return f"cd {shlex.quote(str(ROOT))} && {shlex.join(command)}"
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                             capture_output=True, timeout=10,
-                             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, text=True, capture_output=True, timeout=10,
-                               env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"}).stdout.split("\n")
-        changed = [line[3:] for line in dirty if line[3:].endswith(".py")
-                   and line[3:].startswith(("unirec/", "libtrap_py/", "modules/"))]
-        return (out.stdout.strip() or "unknown") + (
-            f" + uncommitted changes in {', '.join(changed)}" if changed else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def print_header(args: argparse.Namespace, workdir: Path) -> None:
     msgpack_impl = "C" if "cmsgpack" in msgpack.Packer.__module__ else "pure Python"
     print(f"# command: {reproduce_command(args)}")
@@ -391,7 +377,7 @@ def print_header(args: argparse.Namespace, workdir: Path) -> None:
           f"({msgpack_impl}), pyzmq {zmq.__version__} (libzmq {zmq.zmq_version()}), "
           f"click {metadata.version('click')}; {platform.machine()} {_cpu_model()}, "
           f"cpus {sorted(os.sched_getaffinity(0))} of {os.cpu_count()}, "
-          f"load {os.getloadavg()[0]:.2f}; commit {_commit()}")
+          f"load {os.getloadavg()[0]:.2f}; commit {source_commit(ROOT)}")
     print(f"# work directory (cwd of every command, TRAP_SOCKET_DIR): {workdir}")
     print(f"# bytecode: {_bytecode_note(args)}")
     sys.stdout.flush()

@@ -41,6 +41,7 @@ from pathlib import Path
 import msgpack
 import numpy as np
 import zmq
+from provenance import source_commit  # bench/ is the script folder
 
 from libtrap_py.formats import DataFormat
 from libtrap_py.ifc_spec import parse_ifc_specs
@@ -490,16 +491,6 @@ def reproduce_command(args: argparse.Namespace) -> str:
     return f"cd {shlex.quote(str(ROOT))} && {shlex.join(command)}"
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                             capture_output=True, timeout=10,
-                             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def print_header(args: argparse.Namespace) -> None:
     msgpack_impl = "C" if "cmsgpack" in msgpack.Packer.__module__ else "pure Python"
     template = Template.parse(BIFLOW_SPEC)
@@ -509,7 +500,7 @@ def print_header(args: argparse.Namespace) -> None:
           f"msgpack {'.'.join(map(str, msgpack.version))} ({msgpack_impl}); "
           f"{platform.machine()}, "
           f"cpus {sorted(os.sched_getaffinity(0))} of {os.cpu_count()}, "
-          f"load {os.getloadavg()[0]:.2f}; commit {_commit()}")
+          f"load {os.getloadavg()[0]:.2f}; commit {source_commit(ROOT)}")
     print(f"# data: {args.records:,} biflow basic records ({template.fixed_size} B fixed each), "
           f"send_batch of {args.send_records} records, output options "
           f"{args.out_opts or 'defaults (buffer_size=100000, buffer_count=50)'}; "
