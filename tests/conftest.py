@@ -1,8 +1,10 @@
-"""Shared fixtures: where the shared captures live, and bounded waiting."""
+"""Shared fixtures: where the shared captures live, bounded waiting, child processes."""
 
 from __future__ import annotations
 
+import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,28 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class ChildProcess:
+    pid: int
+    state: str      # as /proc says: R running, S sleeping, Z exited but not yet waited for
+    command: str    # its arguments, space-separated
+
+
+def child_processes(parent: int | None = None) -> list[ChildProcess]:
+    """The children of `parent` (this process by default), read from /proc."""
+    parent = os.getpid() if parent is None else parent
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) != parent:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, ValueError, IndexError):
+            continue
+        found.append(ChildProcess(int(entry), fields[0], command))
+    return found

@@ -4,10 +4,9 @@ IPFIX export and a stop while reading."""
 
 from __future__ import annotations
 
-import os
 import signal
 
-from tests.conftest import wait_until
+from tests.conftest import child_processes, wait_until
 
 
 def _logged(spawn, path) -> list[str]:
@@ -77,23 +76,10 @@ def test_ctrl_c_while_reading_a_large_capture_is_a_clean_stop(spawn, shared_data
     capture = str(shared_data / "pcaps/bench/ndpi_mix_102k.pcap")
     out = tmp_path / "flows.trapcap"
     meter = spawn("nemea", "flow_meter", "-v", *["-r", capture] * 8, "-i", f"f:{out}")
-    wait_until(lambda: "pcap_walk" in _children_commands(meter.pid), timeout=20)
+    wait_until(lambda: any("pcap_walk" in child.command
+                           for child in child_processes(meter.pid)), timeout=20)
     meter.signal(signal.SIGINT)
     assert meter.wait(30) == 0, meter.stderr
     assert "error" not in meter.stderr.lower(), meter.stderr
     assert len(_logged(spawn, out)) > 1
 
-
-def _children_commands(pid: int) -> str:
-    """The command lines of the process's children."""
-    commands = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
-            if parent == pid:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    commands.append(f.read().decode(errors="replace"))
-        except (OSError, ValueError, IndexError):
-            continue
-    return "\n".join(commands)

@@ -19,7 +19,7 @@ from modules.flow_meter import pcap_file, pcapng_file, walker_process
 from modules.flow_meter.capture import CaptureError, PacketChunk, live_packets, read_packets
 from modules.flow_meter.packet_parser import PacketParser
 from modules.flow_meter.walker_process import WalkerProcess
-from tests.conftest import wait_until
+from tests.conftest import child_processes, wait_until
 
 from .capfiles import epb, idb, opb, other_block, shb, spb, write_pcap
 from .packets import ethernet, ipv4, ipv6, tcp, udp
@@ -308,20 +308,6 @@ def test_corrupt_record_length_keeps_the_packets_before_it(tmp_path, caplog):
         in caplog.text
 
 
-def child_processes(state: str = "") -> list[int]:
-    """PIDs of this process's children (only those in `state`, e.g. "Z", when given)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == os.getpid() and state in ("", fields[0]):
-            found.append(int(entry))
-    return found
-
-
 def test_stopping_early_ends_the_walker_process(tmp_path):
     data = frames(50)
     path = write_pcap(tmp_path / "w.pcap", [(T0 + i, d) for i, d in enumerate(data)])
@@ -330,7 +316,7 @@ def test_stopping_early_ends_the_walker_process(tmp_path):
     assert next(chunks).packets[:] == data[:5]
     assert len(child_processes()) == len(before) + 1
     chunks.close()
-    assert child_processes() == before
+    assert [child.pid for child in child_processes()] == [child.pid for child in before]
 
 
 def test_a_walker_that_dies_is_an_error_naming_the_file(tmp_path):
@@ -348,7 +334,9 @@ def test_a_file_that_shrinks_while_read_ends_with_a_warning(tmp_path, caplog):
     before = child_processes()
     chunks = read_packets(path, chunk=5)
     assert next(chunks).packets[:] == data[:5]
-    wait_until(lambda: set(child_processes("Z")) - set(before))  # the walker has finished
+    waiting = {child.pid for child in before}
+    wait_until(lambda: any(child.state == "Z" and child.pid not in waiting
+                           for child in child_processes()))          # the walker has finished
     with open(path, "r+b") as f:
         f.truncate(300)
     with caplog.at_level(logging.WARNING):
@@ -412,7 +400,7 @@ def test_a_file_cut_under_the_walker_process_ends_with_a_warning(tmp_path, caplo
     data, path = page_aligned_file(tmp_path, kind, 3001)
     chunks = read_packets(path, chunk=1)
     got = list(next(chunks).packets)
-    wait_until(lambda: any(process_state(pid) == "S" for pid in child_processes()))
+    wait_until(lambda: any(child.state == "S" for child in child_processes()))
     with open(path, "r+b") as f:                  # far past where the blocked walker is
         f.truncate(4096 + 2000 * 1024)
     with caplog.at_level(logging.WARNING):
@@ -420,14 +408,6 @@ def test_a_file_cut_under_the_walker_process_ends_with_a_warning(tmp_path, caplo
             got += list(chunk.packets)
     assert got == data[:2001]
     assert path.name in caplog.text and "the file shrank while it was read" in caplog.text
-
-
-def process_state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return ""
 
 
 @pytest.mark.parametrize("kind", ["pcap", "pcapng"])
