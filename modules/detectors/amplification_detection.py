@@ -38,6 +38,7 @@ from .amplification_reference import PairConfig, PairReport, ReferenceAmplificat
 from .ddos_episodes import EpisodeEngine, EpisodeParams, Report, Thresholds
 from .ddos_keys import address_keys
 from .ddos_rows import CONDITIONAL, REQUEST, VOLUME, FlowRows
+from .flow_columns import FLOW_FIELDS
 
 NS = 1_000_000_000
 UINT32 = 2**32 - 1
@@ -89,8 +90,7 @@ class AmplificationDetector(Module):
                    "histogram rule per reflector and victim, and a victim-side rule on "
                    "unsolicited responses from many reflectors. One alert per attack episode.")
     Params = AmplificationParams
-    required = ("ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,"
-                "uint32 PACKETS,uint64 BYTES,time TIME_FIRST,time TIME_LAST")
+    required = FLOW_FIELDS
 
     def setup(self) -> None:
         p = self.params

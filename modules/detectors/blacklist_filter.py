@@ -35,6 +35,7 @@ from .blacklist_files import (
     read_list_names,
 )
 from .blacklist_match import BlacklistTable
+from .flow_columns import FLOW_FIELDS
 
 log = logging.getLogger("ipblacklistfilter")
 ADDED = ("uint64 SRC_BLACKLIST", "uint64 DST_BLACKLIST", "string BLACKLIST_NAMES")
@@ -81,8 +82,7 @@ class BlacklistFilter(Module):
                    "detector files), marked with the lists' bitmaps and names; reload the lists "
                    "when the files change.")
     Params = BlacklistParams
-    required = ("ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,"
-                "uint32 PACKETS,uint64 BYTES,time TIME_FIRST,time TIME_LAST")
+    required = FLOW_FIELDS
 
     def setup(self) -> None:
         p = self.params

@@ -46,7 +46,7 @@ from .alerts import alert_batch
 from .bruteforce_hosts import Host, Limits, Tally
 from .bruteforce_services import BUILTIN, Service, parse_service
 from .bruteforce_whitelist import Whitelist
-from .flow_columns import ACK, NS, PSH, RST, SYN, latest, row_keys
+from .flow_columns import ACK, FLOW_FIELDS, NS, PSH, RST, SYN, latest, row_keys
 
 log = logging.getLogger(__name__)
 OUTPUT_TEMPLATE = ("time DETECTION_TIME,time TIME_FIRST,time TIME_LAST,uint8 WARDEN_TYPE,"
@@ -133,8 +133,7 @@ class BruteforceDetector(Module):
                    "ports (bursts of small, balanced connections; biflows). One report per "
                    "attack episode (--reports nemea: NEMEA's NEW/CONTINUING/FINAL).")
     Params = BruteforceParams
-    required = ("ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,"
-                "uint32 PACKETS,uint64 BYTES,uint8 TCP_FLAGS,time TIME_FIRST,time TIME_LAST")
+    required = FLOW_FIELDS + ",uint8 TCP_FLAGS"
 
     def setup(self) -> None:
         p = self.params

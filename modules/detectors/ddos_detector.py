@@ -34,7 +34,7 @@ from .ddos_episodes import EpisodeEngine, EpisodeParams, Report, Thresholds
 from .ddos_keys import address_keys, mask_addresses
 from .ddos_reference import FloodReport, ReferenceDdos
 from .ddos_rows import REQUEST, VOLUME, FlowRows
-from .flow_columns import optional
+from .flow_columns import FLOW_FIELDS, optional
 
 NS = 1_000_000_000
 KBPS_WINDOW = 1000 / 8 * 60          # bytes in a 60-s window per kb/s
@@ -83,8 +83,7 @@ class DdosDetector(Module):
                    "and a short-window rule (SYN floods, reflection, amplification, UDP/ICMP "
                    "floods) on flow time. One alert per attack episode.")
     Params = DdosParams
-    required = ("ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,"
-                "uint32 PACKETS,uint64 BYTES,time TIME_FIRST,time TIME_LAST")
+    required = FLOW_FIELDS
 
     def setup(self) -> None:
         p = self.params

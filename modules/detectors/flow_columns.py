@@ -1,4 +1,5 @@
-"""Column helpers shared by the detectors: TCP flags, optional fields, address masks, row keys.
+"""Column helpers shared by the detectors: TCP flags, the flow fields they read, optional
+fields, address masks, row keys.
 
 Everything works on whole RecordBatch columns (numpy arrays); ipaddr columns are 'V16' in NEMEA
 layout (IPv4 = 8 zero bytes, the 4 address bytes, ff ff ff ff; IPv6 = its 16 bytes).
@@ -12,6 +13,9 @@ from unirec import RecordBatch
 
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
 NS = 1_000_000_000
+# the fields of a flow the volume detectors read (their `required` template)
+FLOW_FIELDS = ("ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,"
+               "uint32 PACKETS,uint64 BYTES,time TIME_FIRST,time TIME_LAST")
 
 
 def optional(batch: RecordBatch, name: str) -> np.ndarray | None:

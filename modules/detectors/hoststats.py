@@ -26,7 +26,7 @@ from unirec import RecordBatch
 from unirec.ipaddr import text_from_raw
 
 from .alerts import alert_batch
-from .flow_columns import optional
+from .flow_columns import FLOW_FIELDS, optional
 from .hoststats_config import HostStatsConfig, load_config
 from .hoststats_profile import HostTable
 from .hoststats_rules import HostEvent, check
@@ -60,8 +60,7 @@ class HostStats(Module):
                    "(horizontal SYN scan, DoS victim/attacker, SSH brute force, DNS "
                    "amplification) when they expire.")
     Params = HostStatsParams
-    required = ("ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,"
-                "uint32 PACKETS,uint64 BYTES,time TIME_FIRST,time TIME_LAST")
+    required = FLOW_FIELDS
 
     def setup(self) -> None:
         if not hasattr(self.params, "loaded"):
