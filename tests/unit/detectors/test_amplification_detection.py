@@ -19,34 +19,19 @@ from modules.detectors.amplification_reference import (
 from modules.detectors.inprocess import run
 from unirec import RecordBatch
 
-NS = 1_000_000_000
-T0 = 1_700_000_000 * NS
+from .flow_arrays import flow_columns
+
 UNIFLOW = ("ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,"
            "uint32 PACKETS,uint64 BYTES,time TIME_FIRST,time TIME_LAST")
 BIFLOW = UNIFLOW + ",uint32 PACKETS_REV,uint64 BYTES_REV"
 VICTIM = "192.0.2.53"
 
 
-def addresses(values) -> np.ndarray:
-    raw = []
-    for value in values:
-        packed = ipaddress.ip_address(value).packed
-        raw.append(b"\0" * 8 + packed + b"\xff" * 4 if len(packed) == 4 else packed)
-    return np.frombuffer(b"".join(raw), dtype="V16")
-
-
 def flows(n, *, src, dst, sport, dport, packets=1, octets=1400, start=0.0, span=1.0, proto=17,
           template=UNIFLOW, **extra):
-    def column(value, dtype):
-        return np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
-    first = T0 + (start * NS + np.arange(n) * (span * NS / max(n, 1))).astype(np.int64)
-    columns = {
-        "SRC_IP": addresses(src if isinstance(src, list) else [src] * n),
-        "DST_IP": addresses(dst if isinstance(dst, list) else [dst] * n),
-        "SRC_PORT": column(sport, np.uint16), "DST_PORT": column(dport, np.uint16),
-        "PROTOCOL": column(proto, np.uint8), "PACKETS": column(packets, np.uint32),
-        "BYTES": column(octets, np.uint64), "TIME_FIRST": first, "TIME_LAST": first, **extra}
-    return RecordBatch.from_columns(template, n, columns)
+    columns = flow_columns(n, src=src, dst=dst, sport=sport, dport=dport, proto=proto,
+                           packets=packets, octets=octets, start=start, span=span)
+    return RecordBatch.from_columns(template, n, {**columns, **extra})
 
 
 def reflectors(n, base=0x1F000000):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 import numpy as np
 import pytest
 
@@ -11,8 +9,8 @@ from modules.detectors.ddos_detector import DdosDetector, DdosParams
 from modules.detectors.inprocess import run
 from unirec import RecordBatch
 
-NS = 1_000_000_000
-T0 = 1_700_000_000 * NS
+from .flow_arrays import NS, T0, flow_columns
+
 UNIFLOW = ("ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,"
            "uint32 PACKETS,uint64 BYTES,time TIME_FIRST,time TIME_LAST,uint8 TCP_FLAGS")
 BIFLOW = UNIFLOW + ",uint32 PACKETS_REV,uint64 BYTES_REV,uint8 TCP_FLAGS_REV"
@@ -20,31 +18,13 @@ VICTIM = "192.0.2.10"
 SYN, ACK, RST, PSH, FIN = 0x02, 0x10, 0x04, 0x08, 0x01
 
 
-def addresses(values) -> np.ndarray:
-    """ipaddr column from ints (IPv4) or text."""
-    raw = []
-    for value in values:
-        packed = ipaddress.ip_address(value).packed
-        raw.append(b"\0" * 8 + packed + b"\xff" * 4 if len(packed) == 4 else packed)
-    return np.frombuffer(b"".join(raw), dtype="V16")
-
-
 def flows(n, *, src, dst=VICTIM, sport=40000, dport=80, proto=6, packets=1, octets=40,
           start=0.0, span=1.0, flags=SYN, template=UNIFLOW, duration=0.0, **extra):
     """n flows spread evenly over [start, start + span) s after T0; scalars or arrays."""
-    def column(value, dtype):
-        return np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
-    first = T0 + (start * NS + np.arange(n) * (span * NS / max(n, 1))).astype(np.int64)
-    columns = {
-        "SRC_IP": addresses(src if isinstance(src, list) else [src] * n),
-        "DST_IP": addresses(dst if isinstance(dst, list) else [dst] * n),
-        "SRC_PORT": column(sport, np.uint16), "DST_PORT": column(dport, np.uint16),
-        "PROTOCOL": column(proto, np.uint8), "PACKETS": column(packets, np.uint32),
-        "BYTES": column(octets, np.uint64), "TIME_FIRST": first,
-        "TIME_LAST": first + int(duration * NS), "TCP_FLAGS": column(flags, np.uint8),
-    }
-    for name, value in extra.items():
-        columns[name] = value
+    columns = {**flow_columns(n, src=src, dst=dst, sport=sport, dport=dport, proto=proto,
+                              packets=packets, octets=octets, start=start, span=span,
+                              duration=duration),
+               "TCP_FLAGS": np.broadcast_to(np.asarray(flags, np.uint8), (n,)).copy(), **extra}
     names = {f.name for f in RecordBatch.empty(template).template.fields}
     return RecordBatch.from_columns(template, n, {k: v for k, v in columns.items() if k in names})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import numpy as np
@@ -14,34 +13,20 @@ from modules.detectors.hoststats_profile import HostTable, flow_direction
 from modules.detectors.inprocess import feed, run, start
 from unirec import RecordBatch
 
-NS = 1_000_000_000
-T0 = 1_700_000_000 * NS
+from .flow_arrays import flow_columns
+
 TEMPLATE = ("ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,"
             "uint32 PACKETS,uint64 BYTES,time TIME_FIRST,time TIME_LAST,uint8 TCP_FLAGS")
 SYN, ACK, RST, PSH, FIN = 0x02, 0x10, 0x04, 0x08, 0x01
 FULL = SYN | ACK | PSH | FIN
 
 
-def addresses(values) -> np.ndarray:
-    raw = []
-    for value in values:
-        packed = ipaddress.ip_address(value).packed
-        raw.append(b"\0" * 8 + packed + b"\xff" * 4 if len(packed) == 4 else packed)
-    return np.frombuffer(b"".join(raw), dtype="V16")
-
-
 def flows(n, *, src, dst, sport=40000, dport=80, proto=6, packets=1, octets=60, flags=SYN,
           start=0.0, span=1.0):
-    def column(value, dtype):
-        return np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
-    first = T0 + (start * NS + np.arange(n) * (span * NS / max(n, 1))).astype(np.int64)
+    columns = flow_columns(n, src=src, dst=dst, sport=sport, dport=dport, proto=proto,
+                           packets=packets, octets=octets, start=start, span=span, duration=0.1)
     return RecordBatch.from_columns(TEMPLATE, n, {
-        "SRC_IP": addresses(src if isinstance(src, list) else [src] * n),
-        "DST_IP": addresses(dst if isinstance(dst, list) else [dst] * n),
-        "SRC_PORT": column(sport, np.uint16), "DST_PORT": column(dport, np.uint16),
-        "PROTOCOL": column(proto, np.uint8), "PACKETS": column(packets, np.uint32),
-        "BYTES": column(octets, np.uint64), "TIME_FIRST": first, "TIME_LAST": first + NS // 10,
-        "TCP_FLAGS": column(flags, np.uint8)})
+        **columns, "TCP_FLAGS": np.broadcast_to(np.asarray(flags, np.uint8), (n,)).copy()})
 
 
 def hosts(n, base=0x0A140000):
