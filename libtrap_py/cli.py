@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -66,6 +67,19 @@ def _setup_logging(verbose: int) -> None:
                         format="%(asctime)s %(name)s %(levelname)s: %(message)s")
 
 
+def _end_process(code: int) -> None:
+    """Exit without the interpreter's teardown, which frees every imported module one by one
+    (30-40 ms: a fifth of a short run). Nothing is left to lose by then: Runner.run has closed
+    every interface (files flushed and closed; the ZeroMQ context destroyed with linger, so the
+    sockets delivered what was in flight), modules close their own files in finish(), and the
+    threads left are the daemon service thread. Only logging and the standard streams remain."""
+    logging.shutdown()
+    with contextlib.suppress(BrokenPipeError):   # the reader of stdout went away (as above)
+        sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def module_command(module_cls: type[Module]) -> click.Command:
     """A click command that parses options, opens the interfaces and runs the module."""
 
@@ -98,7 +112,7 @@ def module_command(module_cls: type[Module]) -> click.Command:
             click.echo(f"error: {module_cls.name}: internal error {type(exc).__name__}: {exc}"
                        " (run with -v for the traceback)", err=True)
             sys.exit(2)
-        sys.exit(code)
+        _end_process(code)
 
     params = [
         click.Option(["interfaces", "-i", "--interfaces"], metavar="IFC_SPEC",
