@@ -213,8 +213,9 @@ class FlowCache:
         created.positions.extend(groups.order[groups.starts[new]].tolist())
         self.created += len(made)
         ending = ends_here[new]
-        for index, flow in itertools.compress(zip(order, made, strict=True), ending.tolist()):
-            self._end_before_gap(groups, index, flow)
+        if ending.any():
+            self._export_before_gaps(groups, new[ending], table[new[ending]],
+                                     list(itertools.compress(made, ending.tolist())))
         staying = (~ending).tolist()
         self.flows.update(zip(itertools.compress([groups.keys[i] for i in order], staying),
                               itertools.compress(made, staying), strict=True))
@@ -244,6 +245,21 @@ class FlowCache:
         for key in groups.keys_by_last_packet():
             if key in flows:                     # (its flow may have ended in the chunk)
                 move(key)
+
+    def _export_before_gaps(self, groups: PacketGroups, indexes: np.ndarray, rows: np.ndarray,
+                            flows: list[list]) -> None:
+        """Export the new `flows` of groups `indexes` (their flow table `rows`), each ended by
+        the first packet of its key's next group: inactive (that packet follows a gap), or
+        eof where it is a SYN after a FIN or RST in its direction (as _end_reason decides)."""
+        following = groups.starts[indexes + 1]
+        seen = np.where(groups.low[following] != rows[:, LOW_SOURCE], rows[:, FLAGS_REV],
+                        rows[:, FLAGS])
+        eof = int(np.count_nonzero((groups.flags[following] & SYN != 0)
+                                   & (seen & (FIN | RST) != 0)))
+        self.exported.flows.extend(flows)
+        for reason, count in (("eof", eof), ("inactive", len(flows) - eof)):
+            if count:
+                self.reasons[reason] += count
 
     def _end_before_gap(self, groups: PacketGroups, index: int, flow: list) -> None:
         """Export the flow of group `index`, ended by the first packet of the next group."""
