@@ -72,12 +72,16 @@ def _end_process(code: int) -> None:
     (30-40 ms: a fifth of a short run). Nothing is left to lose by then: Runner.run has closed
     every interface (files flushed and closed; the ZeroMQ context destroyed with linger, so the
     sockets delivered what was in flight), modules close their own files in finish(), and the
-    threads left are the daemon service thread. Only logging and the standard streams remain."""
+    threads left are the daemon service thread. Only logging and the standard streams remain.
+    Under a profiler or a tracer (cProfile, coverage) the normal exit runs, so that they can
+    write what they collected."""
     logging.shutdown()
     with contextlib.suppress(BrokenPipeError):   # the reader of stdout went away (as above)
         sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)
+    if sys.getprofile() is None and sys.gettrace() is None:
+        os._exit(code)
+    sys.exit(code)
 
 
 def module_command(module_cls: type[Module]) -> click.Command:

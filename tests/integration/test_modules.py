@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pstats
 import signal
+import sys
 import time
 
 import pytest
@@ -47,6 +49,18 @@ def test_logger_options(spawn, flows_csv, tmp_path):
     assert out.read_text() == text.splitlines(True)[1] * 2
     tabbed = logged(spawn, f"f:{trapcap}", "-d", "\\t", "-c", "1")
     assert tabbed == text.splitlines(True)[1].replace(",", "\t")
+
+
+def test_a_module_under_a_profiler_exits_normally_so_the_profile_is_written(
+        start_process, flows_csv, tmp_path, spawn):
+    """Modules skip the interpreter's teardown at exit, except under a profiler or tracer."""
+    trapcap = trapcap_of(spawn, flows_csv, tmp_path / "f.trapcap")
+    profile = tmp_path / "logger.prof"
+    proc = start_process([sys.executable, "-m", "cProfile", "-o", str(profile), "-m",
+                          "modules.logger", "-i", f"f:{trapcap}", "-t"])
+    assert proc.wait(60) == 0, proc.stderr
+    assert proc.stdout == flows_csv.read_text()
+    assert pstats.Stats(str(profile)).total_calls > 0
 
 
 def test_logreplay_skips_bad_lines_and_names_them(spawn, tmp_path):
