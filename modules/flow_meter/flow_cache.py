@@ -214,7 +214,8 @@ class FlowCache:
         self.created += len(made)
         ending = ends_here[new]
         if ending.any():
-            self._export_before_gaps(groups, new[ending], table[new[ending]],
+            ended = new[ending]
+            self._export_before_gaps(groups, ended, table[ended],
                                      list(itertools.compress(made, ending.tolist())))
         staying = (~ending).tolist()
         self.flows.update(zip(itertools.compress([groups.keys[i] for i in order], staying),
