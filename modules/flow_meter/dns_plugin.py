@@ -17,6 +17,18 @@ _RDATA_TEXT = {dpkt.dns.DNS_A: lambda rr: socket.inet_ntop(socket.AF_INET, rr.ip
                dpkt.dns.DNS_MX: lambda rr: rr.mxname}
 
 
+def _rdata(answer) -> bytes:
+    """The answer's data as ipfixprobe shows it: text for addresses and names, else the raw
+    bytes (also for an address of the wrong length, as in a malformed answer)."""
+    text = _RDATA_TEXT.get(answer.type)
+    if text is not None:
+        try:
+            return text(answer).encode()
+        except (ValueError, AttributeError):
+            pass
+    return bytes(answer.rdata)
+
+
 class DnsPlugin(FlowPlugin):
     name = "dns"
     fields = ("uint16 DNS_ID,uint16 DNS_ANSWERS,uint8 DNS_RCODE,string DNS_NAME,"
@@ -43,8 +55,7 @@ class DnsPlugin(FlowPlugin):
                           DNS_CLASS=question.cls)
         if message.an:
             answer = message.an[0]
-            text = _RDATA_TEXT.get(answer.type)
-            rdata = text(answer).encode() if text else bytes(answer.rdata)
+            rdata = _rdata(answer)
             values.update(DNS_RR_TTL=answer.ttl, DNS_RDATA=rdata, DNS_RLENGTH=len(rdata))
         for record in message.ar:
             if record.type == 41:   # OPT: EDNS0 payload size in the class, DO in the TTL
