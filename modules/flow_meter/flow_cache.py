@@ -13,26 +13,33 @@ exports everything (forced).
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 
 from .flow_groups import FIN, NS, RST, SYN, PacketGroups
-
-# flow list layout: positions of the per-flow state (a list is the fastest mutable record)
-FIRST, LAST, PACKETS, BYTES, FLAGS, PACKETS_REV, BYTES_REV, FLAGS_REV, PLUGIN_STATE, \
-    LOW_SOURCE, CREATOR = range(11)
-
-# what a flow keeps of the packet that created it, packed in one bytes object (CREATOR)
-CREATOR_DTYPE = np.dtype([("src_ip", "V16"), ("dst_ip", "V16"), ("src_port", "<u2"),
-                          ("dst_port", "<u2"), ("protocol", "u1"), ("vlan_id", "<u2"),
-                          ("src_mac", "V6"), ("dst_mac", "V6"), ("ttl", "u1"), ("tos", "u1")])
-_KEY_FIELDS = ("src_ip", "dst_ip", "src_port", "dst_port", "protocol", "vlan_id")
+from .flow_table import (
+    BYTES,
+    BYTES_REV,
+    FIRST,
+    FLAGS,
+    FLAGS_REV,
+    LAST,
+    LOW_SOURCE,
+    PACKETS,
+    PACKETS_REV,
+    SLOT,
+    TOUCH,
+    ExportedFlows,
+    FlowTable,
+    creators_of,
+)
 
 _KEY_DTYPE = np.dtype([("a", "V16"), ("b", "V16"), ("port_a", "<u2"), ("port_b", "<u2"),
                        ("protocol", "u1"), ("vlan", "<u2")])
+_ADDED = [PACKETS, BYTES, PACKETS_REV, BYTES_REV]          # summed when a group continues a flow
+_ORED = [FLAGS, FLAGS_REV]
 
 
 def canonical_keys(columns, biflow: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -58,37 +65,6 @@ def canonical_keys(columns, biflow: bool) -> tuple[np.ndarray, np.ndarray]:
     return packed.view(f"V{_KEY_DTYPE.itemsize}"), low
 
 
-@dataclass
-class _Created:
-    """The flows a chunk created and the positions of the packets that created them."""
-
-    flows: list[list] = field(default_factory=list)
-    positions: list[int] = field(default_factory=list)
-
-
-@dataclass
-class ExportedFlows:
-    """Flows ended since the last take(), each with the header fields of the packet that
-    created it (CREATOR_DTYPE: its key, MACs, TTL and ToS)."""
-
-    flows: list[list] = field(default_factory=list)
-
-    def creators(self) -> np.ndarray:
-        """One CREATOR_DTYPE row per flow."""
-        return np.frombuffer(b"".join([flow[CREATOR] for flow in self.flows]),
-                             dtype=CREATOR_DTYPE)
-
-    @property
-    def keys(self) -> list[tuple]:
-        """Per flow: (source, destination, source port, destination port, protocol, VLAN id)
-        of its creator."""
-        creators = self.creators()
-        return list(zip(*(creators[name].tolist() for name in _KEY_FIELDS), strict=True))
-
-    def __len__(self) -> int:
-        return len(self.flows)
-
-
 class FlowCache:
     def __init__(self, active: int = 300, inactive: int = 30, size: int = 1 << 17,
                  biflow: bool = True, per_packet: bool = False):
@@ -96,15 +72,22 @@ class FlowCache:
         the fast path with)."""
         self.active, self.inactive, self.size, self.biflow = active, inactive, size, biflow
         self.per_packet = per_packet
-        self.flows: OrderedDict[tuple, list] = OrderedDict()
-        self.exported = ExportedFlows()
+        self.table = FlowTable(_KEY_DTYPE.itemsize, min(size, 1024))
+        self._exported: list[np.ndarray] = []      # slots of the flows ended since take()
         self.reasons: Counter[str] = Counter()
         self.created = 0
         self._now = 0
+        self._seen = 0                             # packets of the chunks before this one
 
-    def _export(self, flow: list, reason: str) -> None:
-        self.exported.flows.append(flow)
-        self.reasons[reason] += 1
+    def __len__(self) -> int:
+        """Flows in the cache."""
+        return len(self.table)
+
+    def _export(self, slots: np.ndarray, reason: str, indexed: bool = True) -> None:
+        if len(slots):
+            self.table.remove(slots, indexed)
+            self._exported.append(slots)
+            self.reasons[reason] += len(slots)
 
     def add(self, columns, plugins=(), packets: list[bytes] | None = None) -> None:
         """Account every packet of a PacketColumns chunk (times in packet order); `packets` are
@@ -119,55 +102,62 @@ class FlowCache:
             return
         keys, low = canonical_keys(columns, self.biflow)
         masks = [(plugin, plugin.wants(columns)) for plugin in plugins]
-        created = _Created()
         groups = PacketGroups(keys, low, columns, self.inactive)
         slow = groups.plugin_groups([mask for _, mask in masks])
-        if self.per_packet or len(self.flows) + groups.count > self.size:
+        if self.per_packet or len(self.table) + groups.count > self.size:
             slow[:] = True                       # evictions: keep exact LRU order
         groups.mark_active_spans(slow, self.active)
-        flows_of_groups, continued = self._continue_or_end(groups, slow)
-        creator_low, ended_forward, ended_reverse = self._sides(groups, flows_of_groups,
-                                                                continued)
+        slots = self._continue_or_end(groups, slow)
+        creator_low, ended_forward, ended_reverse = self._sides(groups, slots)
         reverse = groups.reverse(creator_low)
         groups.mark_syn_after_end(slow, reverse, ended_forward, ended_reverse)
         groups.spread_over_keys(slow)
-        self._add_groups(groups, slow, flows_of_groups, reverse, created)
+        self._add_groups(groups, slow, slots, reverse, columns)
         slow_positions = groups.positions_of(slow)
         if len(slow_positions):
-            self._add_packets(slow_positions, keys, low, columns, masks, packets, created)
-        self._touch_in_capture_order(groups)
-        self._describe_created(created, columns)
+            self._add_packets(slow_positions, keys, low, columns, masks, packets)
+        self._seen += columns.count
         self._now = int(columns.time_ns[-1]) // NS
         self.expire_idle(self._now)
 
-    def _continue_or_end(self, groups: PacketGroups, slow: np.ndarray) -> tuple[list, list]:
-        """For each fast group, the cached flow it continues (None: it starts a new flow), and
-        the indexes of the groups that continue one. A cached flow the group's first packet
-        ends (eof, inactive, active) is exported."""
-        result = list(map(self.flows.get, groups.keys))
-        cached = [index for index, flow in enumerate(result) if flow is not None]
-        if not cached:
-            return result, []
+    def _continue_or_end(self, groups: PacketGroups, slow: np.ndarray) -> np.ndarray:
+        """For each group, the slot of the cached flow it continues (-1: it starts a new flow,
+        or goes packet by packet). A cached flow the group's first packet ends (eof,
+        inactive, active) is exported; a group whose flow may end later in the chunk is marked
+        slow."""
+        found = np.fromiter(map(self.table.index.get, groups.keys, repeat(-1)), dtype=np.intp,
+                            count=groups.count)
+        checked = np.flatnonzero((found >= 0) & ~slow & ~groups.after_gap)
+        slots = np.full(groups.count, -1, dtype=np.intp)
+        if not len(checked):
+            return slots
         first_low, first_time, first_flags, last_second = groups.firsts()
-        after_gap, cut, continued = groups.after_gap, groups.ends_in_chunk, []
-        for index in cached:
-            flow, result[index] = result[index], None
-            if slow[index] or after_gap[index]:
-                continue
-            reason = self._end_reason(flow, first_low[index], first_flags[index],
-                                      first_time[index] // NS)
-            if reason is not None:
-                del self.flows[groups.keys[index]]
-                self._export(flow, reason)
-            elif last_second[index] - flow[FIRST] // NS >= self.active:
-                slow[index] = True               # its active timeout falls inside the chunk
-            elif cut[index] and flow[LAST] // NS > last_second[index]:
-                slow[index] = True               # a later cached time: the cut may not be one
-            else:
-                result[index] = flow
-                continued.append(index)
-        return result, continued
+        found = found[checked]
+        cached = self.table.values[:, found]
+        reason = self._end_reasons(cached, first_low[checked], first_flags[checked],
+                                   first_time[checked] // NS)
+        for code, name in enumerate(("eof", "inactive", "active")):
+            self._export(found[reason == code], name)
+        staying = reason < 0
+        checked, found, cached = checked[staying], found[staying], cached[:, staying]
+        late = last_second[checked] - cached[FIRST] // NS >= self.active
+        # a cached time later than the chunk's: the cut after it may be no inactive gap
+        late |= groups.ends_in_chunk[checked] & (cached[LAST] // NS > last_second[checked])
+        slow[checked[late]] = True
+        slots[checked[~late]] = found[~late]
+        return slots
 
+    def _end_reasons(self, cached: np.ndarray, low_source: np.ndarray, flags: np.ndarray,
+                     second: np.ndarray) -> np.ndarray:
+        """Per flow (`cached`: FIELDS rows) and the packet that follows it (its low-side flag,
+        TCP flags and second): 0 eof, 1 inactive, 2 active, -1 none (_end_reason's checks,
+        column-wise)."""
+        seen = np.where(low_source != cached[LOW_SOURCE], cached[FLAGS_REV], cached[FLAGS])
+        reason = np.full(len(second), -1, dtype=np.int8)
+        reason[second - cached[FIRST] // NS >= self.active] = 2
+        reason[second - cached[LAST] // NS >= self.inactive] = 1
+        reason[(flags & SYN != 0) & (seen & (FIN | RST) != 0)] = 0
+        return reason
     def _end_reason(self, flow: list, low_source: bool, flags: int, second: int) -> str | None:
         """Why a packet (its low-side flag, TCP flags and second) ends the cached `flow`,
         checked in ipfixprobe's order; None: it does not."""
@@ -180,128 +170,116 @@ class FlowCache:
             return "active"
         return None
 
-    @staticmethod
-    def _sides(groups: PacketGroups, flows_of_groups: list,
-               continued: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _sides(self, groups: PacketGroups,
+               slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per group: is the creator of its flow the low side; has the flow it continues seen
         FIN/RST forward, and in reverse?"""
         creator_low = groups.low[groups.starts]
         forward = np.zeros(groups.count, dtype=bool)
         backward = np.zeros(groups.count, dtype=bool)
-        for index in continued:
-            flow = flows_of_groups[index]
-            creator_low[index] = flow[LOW_SOURCE]
-            forward[index] = flow[FLAGS] & (FIN | RST) != 0
-            backward[index] = flow[FLAGS_REV] & (FIN | RST) != 0
+        continued = np.flatnonzero(slots >= 0)
+        if len(continued):
+            cached = self.table.values[:, slots[continued]]
+            creator_low[continued] = cached[LOW_SOURCE] != 0
+            forward[continued] = cached[FLAGS] & (FIN | RST) != 0
+            backward[continued] = cached[FLAGS_REV] & (FIN | RST) != 0
         return creator_low, forward, backward
 
-    def _add_groups(self, groups: PacketGroups, slow: np.ndarray, flows_of_groups: list,
-                    reverse: np.ndarray, created: _Created) -> None:
+    def _add_groups(self, groups: PacketGroups, slow: np.ndarray, slots: np.ndarray,
+                    reverse: np.ndarray, columns) -> None:
         """Account the fast groups in one step each: the flows they continue are updated, the
         others' flows made in one go. A group followed by another of its key (after an
         inactive gap) ends its flow here."""
-        table = groups.flow_table(reverse)
-        ends_here = groups.ends_in_chunk
-        order = np.flatnonzero(~slow).tolist()
-        if any(flows_of_groups[index] is not None for index in order):
-            self._continue_flows(groups, flows_of_groups, table, ends_here.tolist(),
-                                 [index for index in order if flows_of_groups[index] is not None])
-            order = [index for index in order if flows_of_groups[index] is None]
-        new = np.array(order, dtype=np.intp)
-        made = table[new].tolist()
-        created.flows.extend(made)
-        created.positions.extend(groups.order[groups.starts[new]].tolist())
-        self.created += len(made)
-        ending = ends_here[new]
-        if ending.any():
-            ended = new[ending]
-            self._export_before_gaps(groups, ended, table[ended],
-                                     list(itertools.compress(made, ending.tolist())))
-        staying = (~ending).tolist()
-        self.flows.update(zip(itertools.compress([groups.keys[i] for i in order], staying),
-                              itertools.compress(made, staying), strict=True))
+        fast = np.flatnonzero(~slow)
+        if not len(fast):
+            return
+        made = groups.flow_table(reverse)[:, fast]
+        touch = self._seen + groups.last_positions()[fast]
+        fast_slots = slots[fast]
+        continued, new = fast_slots >= 0, fast_slots < 0
+        table = self.table
+        created = table.allocate(int(np.count_nonzero(new)))
+        values = table.values                    # (after allocate: the table may have grown)
+        if continued.any():
+            flows, update = fast_slots[continued], made[:, continued]
+            values[np.ix_(_ADDED, flows)] += update[_ADDED]
+            values[np.ix_(_ORED, flows)] |= update[_ORED]
+            values[LAST, flows] = np.maximum(values[LAST, flows], update[LAST])
+            values[TOUCH, flows] = touch[continued]
+        fast_slots[new] = created
+        values[:TOUCH, created] = made[:, new]
+        values[TOUCH, created] = touch[new]
+        table.creators[created] = creators_of(columns, groups.order[groups.starts[fast[new]]])
+        table.keys[created] = groups.key_array[fast[new]]
+        self.created += len(created)
+        ending = groups.ends_in_chunk[fast]
+        if ending.any():                         # (before the key's next flow is indexed)
+            self._export_before_gaps(groups, fast[ending], fast_slots[ending],
+                                     continued[ending])
+        table.insert(fast_slots[new & ~ending])
 
-    def _continue_flows(self, groups: PacketGroups, flows_of_groups: list, table: np.ndarray,
-                        ends_here: list, chosen: list[int]) -> None:
-        for index, (_, last, packets, octets, flags, packets_rev, octets_rev, flags_rev, *_) \
-                in zip(chosen, table[chosen].tolist(), strict=True):
-            flow = flows_of_groups[index]
-            flow[PACKETS] += packets
-            flow[BYTES] += octets
-            flow[FLAGS] |= flags
-            flow[PACKETS_REV] += packets_rev
-            flow[BYTES_REV] += octets_rev
-            flow[FLAGS_REV] |= flags_rev
-            if last > flow[LAST]:
-                flow[LAST] = last
-            if ends_here[index]:
-                del self.flows[groups.keys[index]]
-                self._end_before_gap(groups, index, flow)
-
-    def _touch_in_capture_order(self, groups: PacketGroups) -> None:
-        """Move the flows of the chunk's keys to the end of the LRU list in the order of their
-        last packets: the order the per-packet path leaves them in, whatever order the grouped
-        and per-packet steps took them in (so evictions and idle expiry are exact)."""
-        flows, move = self.flows, self.flows.move_to_end
-        for key in groups.keys_by_last_packet():
-            if key in flows:                     # (its flow may have ended in the chunk)
-                move(key)
-
-    def _export_before_gaps(self, groups: PacketGroups, indexes: np.ndarray, rows: np.ndarray,
-                            flows: list[list]) -> None:
-        """Export the new `flows` of groups `indexes` (their flow table `rows`), each ended by
-        the first packet of its key's next group: inactive (that packet follows a gap), or
-        eof where it is a SYN after a FIN or RST in its direction (as _end_reason decides)."""
+    def _export_before_gaps(self, groups: PacketGroups, indexes: np.ndarray, slots: np.ndarray,
+                            indexed: np.ndarray) -> None:
+        """Export the flows (`slots`) of groups `indexes`, each ended by the first packet of
+        its key's next group: inactive (that packet follows a gap), or eof where it is a SYN
+        after a FIN or RST in its direction (as _end_reason decides). `indexed`: the flow
+        was in the cache before the chunk (a new one never was)."""
         following = groups.starts[indexes + 1]
-        seen = np.where(groups.low[following] != rows[:, LOW_SOURCE], rows[:, FLAGS_REV],
-                        rows[:, FLAGS])
-        eof = int(np.count_nonzero((groups.flags[following] & SYN != 0)
-                                   & (seen & (FIN | RST) != 0)))
-        self.exported.flows.extend(flows)
-        for reason, count in (("eof", eof), ("inactive", len(flows) - eof)):
-            if count:
-                self.reasons[reason] += count
-
-    def _end_before_gap(self, groups: PacketGroups, index: int, flow: list) -> None:
-        """Export the flow of group `index`, ended by the first packet of the next group."""
-        first_low, first_time, first_flags, _ = groups.firsts()
-        following = index + 1
-        self._export(flow, self._end_reason(flow, first_low[following], first_flags[following],
-                                            first_time[following] // NS))
+        values = self.table.values[:, slots]
+        seen = np.where(groups.low[following] != values[LOW_SOURCE], values[FLAGS_REV],
+                        values[FLAGS])
+        eof = (groups.flags[following] & SYN != 0) & (seen & (FIN | RST) != 0)
+        for reason, chosen in (("eof", eof), ("inactive", ~eof)):
+            self._export(slots[chosen & indexed], reason)
+            self._export(slots[chosen & ~indexed], reason, indexed=False)
 
     def _add_packets(self, positions: np.ndarray, keys: np.ndarray, low: np.ndarray, columns,
-                     masks: list, packets: list[bytes] | None, created: _Created) -> None:
-        """The exact per-packet path, for the packets at `positions` (in capture order)."""
-        flows, end_reason = self.flows, self._end_reason
-        get, move = flows.get, flows.move_to_end
-        size_limit = self.size
+                     masks: list, packets: list[bytes] | None) -> None:
+        """The exact per-packet path, for the packets at `positions` (in capture order). The
+        flows it touches are taken out of the table as lists, in `touched` in LRU order, and
+        put back at the end."""
+        table, end_reason, size_limit, seen = self.table, self._end_reason, self.size, self._seen
+        index, take_out, export = table.index, table.take_out, self._export
+        touched: OrderedDict[bytes, list] = OrderedDict()
+        get, move = touched.get, touched.move_to_end
+        taken: list[list] = []                   # every flow taken out or made, to put back
+        made: list[tuple[int, int, bytes]] = []  # (slot, position, key) of new flows
+        victims = _Victims(table, touched) if len(table) + len(positions) > size_limit else None
         plugin_masks = [(plugin, mask[positions].tolist()) for plugin, mask in masks]
         rows = zip(positions.tolist(), keys[positions].tolist(), low[positions].tolist(),
                    columns.time_ns[positions].tolist(), columns.ip_bytes[positions].tolist(),
                    columns.tcp_flags[positions].tolist(), strict=True)
-        for index, (position, key, low_source, time_ns, size, flags) in enumerate(rows):
+        for number, (position, key, low_source, time_ns, size, flags) in enumerate(rows):
             flow = get(key)
+            if flow is None and key in index:
+                flow = touched[key] = take_out(index[key])
+                taken.append(flow)
             if flow is not None:
                 reason = end_reason(flow, low_source, flags, time_ns // NS)
                 if reason is not None:
-                    del flows[key]
-                    self._export(flow, reason)
+                    del touched[key], index[key]
+                    export(np.array([flow[SLOT]]), reason, indexed=False)
                     flow = None
                 else:
                     reverse = low_source != flow[LOW_SOURCE]
             if flow is None:
                 reverse = False
-                flow = [time_ns, time_ns, 0, 0, 0, 0, 0, 0, None, low_source, None]
-                created.flows.append(flow)
-                created.positions.append(position)
-                flows[key] = flow
+                slot = int(table.allocate(1)[0])
+                flow = touched[key] = [time_ns, time_ns, 0, 0, 0, 0, 0, 0, low_source, 0,
+                                       None, slot]
+                taken.append(flow)
+                made.append((slot, position, key))
+                index[key] = slot
                 self.created += 1
-                if len(flows) > size_limit:
-                    self._export(flows.popitem(last=False)[1], "evicted")
+                if len(index) > size_limit:
+                    victim_key, victim = victims.next()
+                    del index[victim_key]
+                    export(np.array([victim]), "evicted", indexed=False)
             else:
                 move(key)
                 if time_ns > flow[LAST]:
                     flow[LAST] = time_ns
+            flow[TOUCH] = seen + position
             if reverse:
                 flow[PACKETS_REV] += 1
                 flow[BYTES_REV] += size
@@ -312,50 +290,61 @@ class FlowCache:
                 flow[FLAGS] |= flags
             flush = False
             for plugin, mask in plugin_masks:
-                if mask[index] and plugin.update(flow, reverse, columns, position, packets):
+                if mask[number] and plugin.update(flow, reverse, columns, position, packets):
                     flush = True
             if flush:
-                del flows[key]
-                self._export(flow, "plugin")
-
-    @staticmethod
-    def _describe_created(created: _Created, columns) -> None:
-        """Store the creating packet's header fields in the flows this chunk started
-        (gathered column-wise at the end, so the per-packet path stays short)."""
-        if not created.flows:
-            return
-        positions = np.array(created.positions, dtype=np.intp)
-        creators = np.empty(len(positions), dtype=CREATOR_DTYPE)
-        for name in CREATOR_DTYPE.names:
-            creators[name] = getattr(columns, name)[positions]
-        blobs = creators.view(f"V{CREATOR_DTYPE.itemsize}").tolist()
-        for flow, blob in zip(created.flows, blobs, strict=True):
-            flow[CREATOR] = blob
-
+                del touched[key], index[key]
+                export(np.array([flow[SLOT]]), "plugin", indexed=False)
+        table.put_back(taken)
+        if made:
+            slots, made_at, made_keys = zip(*made, strict=True)
+            slots = np.array(slots, dtype=np.intp)
+            table.creators[slots] = creators_of(columns, np.array(made_at, dtype=np.intp))
+            table.keys[slots] = np.frombuffer(b"".join(made_keys), dtype=table.keys.dtype)
     def expire_idle(self, now_second: int) -> None:
-        """Export flows idle for the inactive timeout (the least recently used come first)."""
-        flows = self.flows
+        """Export flows idle for the inactive timeout, least recently used first, up to the
+        first flow (in LRU order) that is not idle."""
+        table = self.table
+        live = np.flatnonzero(table.alive)
         recent = (now_second - self.inactive + 1) * NS   # a flow last seen before: idle
-        expired = []
-        append = expired.append
-        for flow in flows.values():
-            if flow[LAST] >= recent:
-                break
-            append(flow)
-        if len(expired) > len(flows) // 2:    # most of the cache: keep the rest instead
-            self.flows = OrderedDict(itertools.islice(flows.items(), len(expired), None))
-        else:
-            for _ in expired:
-                flows.popitem(last=False)
-        self.exported.flows.extend(expired)
-        self.reasons["inactive"] += len(expired)
+        idle = table.values[LAST, live] < recent
+        if not idle.any():
+            return
+        touch = table.values[TOUCH, live]
+        if not idle.all():
+            idle &= touch < touch[~idle].min()
+        expired = live[idle]
+        self._export(expired[np.argsort(touch[idle])], "inactive")
 
     def flush(self) -> None:
         """End of input: export every flow."""
-        for flow in self.flows.values():
-            self._export(flow, "forced")
-        self.flows.clear()
+        self._export(self.table.live_slots(), "forced")
 
     def take(self) -> ExportedFlows:
-        exported, self.exported = self.exported, ExportedFlows()
+        """The flows ended since the last take(), in the order they ended."""
+        if not self._exported:
+            return ExportedFlows.empty()
+        exported = self.table.gather(np.concatenate(self._exported))
+        self._exported = []
+        self.table.release()
         return exported
+
+
+class _Victims:
+    """The least recently used flows, for evictions in the per-packet path: first the cached
+    flows the pass has not touched (in LRU order), then those in `touched` (the pass's
+    flows, in LRU order too: every one of them is more recent than the others)."""
+
+    def __init__(self, table: FlowTable, touched: OrderedDict):
+        self.table, self.touched = table, touched
+        self._untouched = iter(table.live_slots().tolist())
+
+    def next(self) -> tuple[bytes, int]:
+        """The key and slot of the least recently used flow; a touched one leaves `touched`."""
+        table = self.table
+        for slot in self._untouched:
+            key = table.keys[slot].tobytes()
+            if table.alive[slot] and key not in self.touched:
+                return key, slot
+        key, flow = self.touched.popitem(last=False)
+        return key, flow[SLOT]

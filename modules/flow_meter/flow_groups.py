@@ -88,9 +88,9 @@ class PacketGroups:
         self.count = len(self.starts)
         self.after_gap = gap[self.starts]
         self.ends_in_chunk = np.r_[self.after_gap[1:], False]   # the key's next group cuts it
-        self._key_of_group = key_of[self.starts]
-        self.keys = [unique_keys[i] for i in self._key_of_group.tolist()]
-        self._firsts = None
+        key_of_group = key_of[self.starts]
+        self.keys = [unique_keys[i] for i in key_of_group.tolist()]
+        self.key_array = keys[self.order[self.starts]]          # the same, as a void array
 
     def plugin_groups(self, masks: list[np.ndarray]) -> np.ndarray:
         """Groups with a packet some plugin wants to see (those go packet by packet)."""
@@ -114,20 +114,15 @@ class PacketGroups:
         any_slow = np.logical_or.reduceat(slow, firsts)
         slow[:] = np.repeat(any_slow, np.diff(np.r_[firsts, self.count]))
 
-    def firsts(self) -> tuple[list, list, list, list]:
+    def firsts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per group: the first packet's low-side flag, time and TCP flags; the last second."""
-        if self._firsts is None:
-            self._firsts = (self.low[self.starts].tolist(), self.times[self.starts].tolist(),
-                            self.flags[self.starts].tolist(),
-                            np.maximum.reduceat(self.seconds, self.starts).tolist())
-        return self._firsts
+        starts = self.starts
+        return (self.low[starts], self.times[starts], self.flags[starts],
+                np.maximum.reduceat(self.seconds, starts))
 
-    def keys_by_last_packet(self) -> list[bytes]:
-        """Every key of the chunk, ordered by the capture position of its last packet (the
-        order the per-packet path leaves their flows in at the end of the cache's LRU list)."""
-        last_groups = np.flatnonzero(~self.ends_in_chunk)
-        last_positions = self.order[np.r_[self.starts[1:], len(self.order)] - 1][last_groups]
-        return [self.keys[i] for i in last_groups[np.argsort(last_positions)].tolist()]
+    def last_positions(self) -> np.ndarray:
+        """Per group: the capture position of its last packet."""
+        return np.maximum.reduceat(self.order, self.starts)
 
     def reverse(self, creator_low: np.ndarray) -> np.ndarray:
         """Per packet (group order): does it go against its flow's creator?"""
@@ -156,21 +151,19 @@ class PacketGroups:
         slow[groups[breaking]] = True
 
     def flow_table(self, reverse: np.ndarray) -> np.ndarray:
-        """Per group, the flow its packets make, in the flow cache's list layout (FIRST, LAST,
-        PACKETS, BYTES, FLAGS, the same three reverse, PLUGIN_STATE, LOW_SOURCE, CREATOR),
-        int64, with 0 for the plugin state and the creator."""
+        """The flow each group's packets make: FlowTable rows FIRST to LOW_SOURCE, a column
+        per group."""
         forward = ~reverse
         starts = self.starts
         packets = np.add.reduceat(forward.astype(np.int64), starts)
         totals = np.diff(np.r_[starts, len(forward)])
-        zeros = np.zeros(self.count, dtype=np.int64)
         return np.stack([
             self.times[starts], np.maximum.reduceat(self.times, starts),
             packets, np.add.reduceat(np.where(forward, self.sizes, 0), starts),
             np.bitwise_or.reduceat(np.where(forward, self.flags, 0), starts),
             totals - packets, np.add.reduceat(np.where(forward, 0, self.sizes), starts),
             np.bitwise_or.reduceat(np.where(forward, 0, self.flags), starts),
-            zeros, self.low[starts], zeros], axis=1, dtype=np.int64)
+            self.low[starts]], dtype=np.int64)
 
     def positions_of(self, groups: np.ndarray) -> np.ndarray:
         """Capture-order positions of the packets of the marked groups."""

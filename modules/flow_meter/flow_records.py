@@ -6,7 +6,7 @@ import numpy as np
 
 from unirec import RecordBatch, Template
 
-from .flow_cache import (
+from .flow_table import (
     BYTES,
     BYTES_REV,
     FIRST,
@@ -29,34 +29,30 @@ UNIFLOW_TEMPLATE = Template.parse(
     "uint8 PROTOCOL,uint8 TCP_FLAGS,uint8 TOS,uint8 TTL")
 
 
-def _column(flows: list[list], position: int) -> list:
-    return [flow[position] for flow in flows]
-
-
 def flow_batch(exported: ExportedFlows, biflow: bool, link: int, direction: int) -> RecordBatch:
-    flows, count = exported.flows, len(exported)
-    creators = exported.creators()
+    values, count, creators = exported.values, len(exported), exported.creators
 
     def creator(name: str) -> np.ndarray:
         return np.ascontiguousarray(creators[name])
+
+    def value(row: int, dtype) -> np.ndarray:
+        return values[row].astype(dtype)
 
     columns = {
         "SRC_IP": creator("src_ip"), "DST_IP": creator("dst_ip"),
         "SRC_PORT": creator("src_port"), "DST_PORT": creator("dst_port"),
         "PROTOCOL": creator("protocol"),
-        "TIME_FIRST": np.array(_column(flows, FIRST), dtype=np.int64),
-        "TIME_LAST": np.array(_column(flows, LAST), dtype=np.int64),
-        "PACKETS": np.array(_column(flows, PACKETS), dtype=np.uint32),
-        "BYTES": np.array(_column(flows, BYTES), dtype=np.uint64),
-        "TCP_FLAGS": np.array(_column(flows, FLAGS), dtype=np.uint8),
+        "TIME_FIRST": value(FIRST, np.int64), "TIME_LAST": value(LAST, np.int64),
+        "PACKETS": value(PACKETS, np.uint32), "BYTES": value(BYTES, np.uint64),
+        "TCP_FLAGS": value(FLAGS, np.uint8),
         "LINK_BIT_FIELD": np.full(count, link, dtype=np.uint64),
         "DIR_BIT_FIELD": np.full(count, direction, dtype=np.uint8),
     }
     if biflow:
         columns.update({
-            "PACKETS_REV": np.array(_column(flows, PACKETS_REV), dtype=np.uint32),
-            "BYTES_REV": np.array(_column(flows, BYTES_REV), dtype=np.uint64),
-            "TCP_FLAGS_REV": np.array(_column(flows, FLAGS_REV), dtype=np.uint8),
+            "PACKETS_REV": value(PACKETS_REV, np.uint32),
+            "BYTES_REV": value(BYTES_REV, np.uint64),
+            "TCP_FLAGS_REV": value(FLAGS_REV, np.uint8),
             "SRC_MAC": creator("src_mac"), "DST_MAC": creator("dst_mac"),
         })
         return RecordBatch.from_columns(BIFLOW_TEMPLATE, count, columns)

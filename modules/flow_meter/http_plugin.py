@@ -41,7 +41,7 @@ class HttpPlugin(FlowPlugin):
         is_request = data[:4] in _METHODS
         if len(data) < 8 or not (is_request or data[:5] == b"HTTP/"):
             return False
-        values = self.values((), flow) or _empty()
+        values = self.stored(flow) or _empty()
         done = values["HTTP_REQUEST_METHOD"] if is_request else \
             values["HTTP_RESPONSE_STATUS_CODE"]
         parsed = None if done else parse_head(data)

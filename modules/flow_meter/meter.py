@@ -134,7 +134,7 @@ class FlowMeter(Module):
     def stats(self) -> dict:
         stats = {"packets": dict(self.parser.counters), "flows_created": self.cache.created,
                  "flows_exported": dict(self.cache.reasons), "flows_in_cache":
-                 len(self.cache.flows)}
+                 len(self.cache)}
         if self.exporter is not None:
             stats["ipfix_export"] = self.exporter.stats()
         return stats

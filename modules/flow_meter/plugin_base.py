@@ -9,7 +9,7 @@ import numpy as np
 
 from unirec import Template
 
-from .flow_cache import PLUGIN_STATE
+from .flow_table import PLUGIN_STATE
 
 
 class FlowPlugin:
@@ -30,11 +30,15 @@ class FlowPlugin:
         """Look at one packet of `flow`; True asks the cache to export the flow now."""
         raise NotImplementedError
 
-    def values(self, key: tuple, flow: list) -> dict[str, Any] | None:
-        """The raw values of the plugin's fields for an exported flow; None = the flow has no
-        data for this plugin (it is not sent on the plugin's output)."""
-        state = flow[PLUGIN_STATE]       # 0 or None until a plugin stores something
+    def values(self, key: tuple, state: dict | None) -> dict[str, Any] | None:
+        """The raw values of the plugin's fields for an exported flow (its key and plugin
+        state); None = the flow has no data for this plugin (it is not sent on the plugin's
+        output)."""
         return state.get(self.name) if state else None
+
+    def stored(self, flow: list) -> dict[str, Any] | None:
+        """What this plugin stored in a cached flow so far (None: nothing)."""
+        return self.values((), flow[PLUGIN_STATE])
 
     def store(self, flow: list, values: dict[str, Any]) -> None:
         if not flow[PLUGIN_STATE]:

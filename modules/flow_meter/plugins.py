@@ -9,7 +9,7 @@ import numpy as np
 from unirec import RecordBatch
 from unirec.batch import column_from_values
 
-from .flow_cache import ExportedFlows
+from .flow_table import ExportedFlows
 from .plugin_base import FlowPlugin
 
 # name -> "module:class", imported only when the plugin is asked for (dpkt is slow to load)
@@ -35,8 +35,8 @@ def make_plugins(names: str) -> list[FlowPlugin]:
 def plugin_batch(plugin: FlowPlugin, basic: RecordBatch,
                  exported: ExportedFlows) -> RecordBatch | None:
     """The flows that have data for `plugin`: basic fields plus the plugin's fields."""
-    values = [plugin.values(key, flow) for key, flow in zip(exported.keys, exported.flows,
-                                                            strict=True)]
+    values = [plugin.values(key, state) for key, state in zip(exported.keys, exported.states,
+                                                              strict=True)]
     chosen = [i for i, v in enumerate(values) if v is not None]
     if not chosen:
         return None

@@ -16,7 +16,7 @@ class IcmpPlugin(FlowPlugin):
         return (columns.protocol == 1) | (columns.protocol == 58)
 
     def update(self, flow, reverse, columns, position, packets) -> bool:
-        if self.values((), flow) is None:   # the flow's first ICMP packet
+        if self.stored(flow) is None:   # the flow's first ICMP packet
             self.store(flow, {"L4_ICMP_TYPE_CODE": int(columns.icmp_type_code[position])})
         return False
 
@@ -32,5 +32,5 @@ class VlanPlugin(FlowPlugin):
     def update(self, flow, reverse, columns, position, packets) -> bool:
         return False
 
-    def values(self, key, flow):
+    def values(self, key, state):
         return {"VLAN_ID": key[5]} if key[5] else None

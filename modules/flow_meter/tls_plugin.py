@@ -21,7 +21,7 @@ class TlsPlugin(FlowPlugin):
         return (columns.protocol == 6) & (columns.payload_offset >= 0)
 
     def update(self, flow, reverse, columns, position, packets) -> bool:
-        if self.values((), flow) is not None:
+        if self.stored(flow) is not None:
             return False
         data = self.payload(columns, position, packets)
         if len(data) < 6 or data[0] != 0x16 or data[5] != 0x01:

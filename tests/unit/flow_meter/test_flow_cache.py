@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from modules.flow_meter.capture import read_packets
-from modules.flow_meter.flow_cache import PACKETS, FlowCache
+from modules.flow_meter.flow_cache import FlowCache
 from modules.flow_meter.flow_records import flow_batch
+from modules.flow_meter.flow_table import PACKETS, ExportedFlows
 from modules.flow_meter.packet_parser import PacketColumns, PacketParser
 from modules.flow_meter.plugins import make_plugins
 
@@ -23,10 +24,10 @@ def flows_of(path, chunk: int, plugins: str = "", reasons: dict | None = None,
     exported = []
     for packets in read_packets([str(path)], chunk=chunk):
         cache.add(parser.parse(packets), plugin_objects, packets.packets)
-        exported.extend(cache.take().flows)
+        exported.append(cache.take())
     cache.flush()
-    exported.extend(cache.take().flows)
-    batch = flow_batch(type(cache.take())(exported), options.get("biflow", True), 1, 0)
+    exported.append(cache.take())
+    batch = flow_batch(ExportedFlows.concat(exported), options.get("biflow", True), 1, 0)
     if reasons is not None:
         reasons.update(cache.reasons)
     return sorted(batch.rows())
@@ -95,10 +96,10 @@ def cache_result(chunks: list[list[tuple]], **options) -> tuple[list, dict]:
     exported = []
     for rows in chunks:
         cache.add(synthetic_columns(rows))
-        exported.extend(cache.take().flows)
+        exported.append(cache.take())
     cache.flush()
-    exported.extend(cache.take().flows)
-    return sorted(tuple(flow[:8]) for flow in exported), dict(cache.reasons)
+    exported.append(cache.take())
+    return sorted(ExportedFlows.concat(exported).counters()), dict(cache.reasons)
 
 
 def random_chunks(seed: int) -> list[list[tuple]]:

@@ -1,0 +1,160 @@
+"""The flow cache's storage: a slot per flow in numpy columns, so that whole groups of flows
+are made, updated, aged and exported column-wise, with no Python object per flow.
+
+A flow's counters are one column of `values` (rows: the fields below); `creators` keeps the
+header fields of the packet that created it, `keys` its canonical key, `states` the plugins'
+data (None until a plugin stores some). `touch` is the capture position (counted over the
+whole input) of the flow's latest packet: the least recently used flow has the smallest.
+A removed flow's slot is reused only after release(), so exported flows can be gathered
+after the chunk that ended them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# rows of FlowTable.values, and positions in a flow taken out as a list (FlowTable.take_out)
+FIELDS = ("first", "last", "packets", "bytes", "flags", "packets_rev", "bytes_rev",
+          "flags_rev", "low_source", "touch")
+FIRST, LAST, PACKETS, BYTES, FLAGS, PACKETS_REV, BYTES_REV, FLAGS_REV, LOW_SOURCE, TOUCH = \
+    range(len(FIELDS))
+PLUGIN_STATE, SLOT = len(FIELDS), len(FIELDS) + 1        # only in a flow taken out as a list
+
+# the header fields of the packet that created a flow
+CREATOR_DTYPE = np.dtype([("src_ip", "V16"), ("dst_ip", "V16"), ("src_port", "<u2"),
+                          ("dst_port", "<u2"), ("protocol", "u1"), ("vlan_id", "<u2"),
+                          ("src_mac", "V6"), ("dst_mac", "V6"), ("ttl", "u1"), ("tos", "u1")])
+KEY_FIELDS = ("src_ip", "dst_ip", "src_port", "dst_port", "protocol", "vlan_id")
+
+
+def creators_of(columns, positions: np.ndarray) -> np.ndarray:
+    """CREATOR_DTYPE rows of the packets at `positions` of a PacketColumns chunk."""
+    creators = np.empty(len(positions), dtype=CREATOR_DTYPE)
+    for name in CREATOR_DTYPE.names:
+        creators[name] = getattr(columns, name)[positions]
+    return creators
+
+
+@dataclass
+class ExportedFlows:
+    """Flows ended since the last take(): their `values` (FIELDS rows, a column per flow), the
+    fields of the packets that created them, and their plugin states."""
+
+    values: np.ndarray
+    creators: np.ndarray
+    states: list
+
+    @classmethod
+    def empty(cls) -> ExportedFlows:
+        return cls(np.zeros((len(FIELDS), 0), dtype=np.int64),
+                   np.zeros(0, dtype=CREATOR_DTYPE), [])
+
+    @classmethod
+    def concat(cls, parts: list[ExportedFlows]) -> ExportedFlows:
+        if not parts:
+            return cls.empty()
+        return cls(np.concatenate([part.values for part in parts], axis=1),
+                   np.concatenate([part.creators for part in parts]),
+                   [state for part in parts for state in part.states])
+
+    @property
+    def keys(self) -> list[tuple]:
+        """Per flow: (source, destination, source port, destination port, protocol, VLAN id)
+        of its creator."""
+        return list(zip(*(self.creators[name].tolist() for name in KEY_FIELDS), strict=True))
+
+    def counters(self) -> list[tuple]:
+        """Per flow: its FIELDS from FIRST to FLAGS_REV."""
+        return list(map(tuple, self.values[:LOW_SOURCE].T.tolist()))
+
+    def __len__(self) -> int:
+        return self.values.shape[1]
+
+
+class FlowTable:
+    def __init__(self, key_size: int, capacity: int = 1024):
+        self.values = np.zeros((len(FIELDS), capacity), dtype=np.int64)
+        self.creators = np.zeros(capacity, dtype=CREATOR_DTYPE)
+        self.keys = np.zeros(capacity, dtype=f"V{key_size}")
+        self.alive = np.zeros(capacity, dtype=bool)
+        self.states: list = [None] * capacity
+        self.index: dict[bytes, int] = {}           # key -> slot of the flow in the cache
+        self._free = list(range(capacity - 1, -1, -1))
+        self._removed: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def allocate(self, count: int) -> np.ndarray:
+        """`count` free slots, marked alive (the caller fills them and indexes them)."""
+        if count > len(self._free):
+            self._grow(count - len(self._free))
+        slots = np.array(self._free[len(self._free) - count:], dtype=np.intp)
+        del self._free[len(self._free) - count:]
+        self.alive[slots] = True
+        return slots
+
+    def _grow(self, missing: int) -> None:
+        old = len(self.alive)
+        new = max(2 * old, old + missing)
+        self.values = np.concatenate([self.values, np.zeros((len(FIELDS), new - old),
+                                                            dtype=np.int64)], axis=1)
+        self.creators = np.concatenate([self.creators, np.zeros(new - old, CREATOR_DTYPE)])
+        self.keys = np.concatenate([self.keys, np.zeros(new - old, self.keys.dtype)])
+        self.alive = np.concatenate([self.alive, np.zeros(new - old, dtype=bool)])
+        self.states.extend([None] * (new - old))
+        self._free[:0] = range(new - 1, old - 1, -1)
+
+    def insert(self, slots: np.ndarray) -> None:
+        """Index the flows of `slots` under their keys."""
+        self.index.update(zip(self.keys[slots].tolist(), slots.tolist(), strict=True))
+
+    def remove(self, slots: np.ndarray, indexed: bool = True) -> None:
+        """Take the flows of `slots` out of the cache (`indexed`: out of the index too); their
+        slots stay as they are until release()."""
+        if indexed:
+            index = self.index
+            for key in self.keys[slots].tolist():
+                del index[key]
+        self.alive[slots] = False
+        self._removed.append(slots)
+
+    def live_slots(self) -> np.ndarray:
+        """The cached flows' slots, least recently used first."""
+        live = np.flatnonzero(self.alive)
+        return live[np.argsort(self.values[TOUCH, live])]
+
+    def take_out(self, slot: int) -> list:
+        """The flow of `slot` as a list (FIELDS, then PLUGIN_STATE and SLOT), for the
+        per-packet path; put_back() stores it again."""
+        row = self.values[:, slot].tolist()
+        row += (self.states[slot], slot)
+        return row
+
+    def put_back(self, flows: list[list]) -> None:
+        if not flows:
+            return
+        slots = [flow[SLOT] for flow in flows]
+        self.values[:, slots] = np.array([flow[:PLUGIN_STATE] for flow in flows],
+                                         dtype=np.int64).T
+        states = self.states
+        for flow in flows:
+            states[flow[SLOT]] = flow[PLUGIN_STATE]
+
+    def gather(self, slots: np.ndarray) -> ExportedFlows:
+        """The flows of `slots` (removed ones) as exported flows."""
+        states = self.states
+        return ExportedFlows(self.values[:, slots], self.creators[slots],
+                             [states[slot] for slot in slots.tolist()])
+
+    def release(self) -> None:
+        """Free the slots of every flow removed since the last release."""
+        if not self._removed:
+            return
+        slots = np.concatenate(self._removed).tolist()
+        self._removed = []
+        states = self.states
+        for slot in slots:
+            states[slot] = None
+        self._free.extend(slots)
