@@ -14,25 +14,28 @@ _MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
                 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)
 
 
-def group_ids(keys: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
-    """Per packet, the number of its key's group (groups numbered in order of first
-    appearance), and each group's key as bytes. `keys` is a void array (a key's bytes).
+def key_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The packets (`keys`: a void array, a key's bytes per packet) ordered so that each key's
+    packets are one run, in capture order (the runs in no particular order); and per position
+    of that order, whether a run starts there.
 
-    Keys are hashed to 64 bits and grouped with numpy; a hash shared by two different keys is
-    detected (every key is compared with its group's first) and the chunk is then grouped
-    by the keys themselves (a dict)."""
+    Keys are hashed to 64 bits and sorted by hash (stable); a hash shared by two different
+    keys is detected (every key is compared with the one before it in its run) and the chunk
+    is then grouped by the keys themselves (a dict)."""
     count, width = len(keys), keys.dtype.itemsize
     words = -(-width // 8)
     padded = np.zeros((count, words * 8), dtype=np.uint8)
     padded[:, :width] = keys.view(np.uint8).reshape(count, width)
     words = padded.view(np.uint64)
-    _, firsts, inverse = np.unique(key_hashes(words), return_index=True, return_inverse=True)
-    if not (words[firsts][inverse] == words).all():
-        return _group_ids_by_dict(keys)
-    order = np.argsort(firsts)                 # the groups in order of first appearance
-    number = np.empty(len(firsts), dtype=np.intp)
-    number[order] = np.arange(len(firsts))
-    return number[inverse], keys[firsts[order]].tolist()
+    hashes = key_hashes(words)
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    new_key = np.r_[True, ordered[1:] != ordered[:-1]]
+    words = words[order]
+    unlike_before = np.flatnonzero(words[1:] != words[:-1]) // words.shape[1] + 1
+    if not new_key[unlike_before].all():
+        return _key_runs_by_dict(keys)                 # in a run, a key unlike the one before
+    return order, new_key
 
 
 def stable_order(values: np.ndarray) -> np.ndarray:
@@ -53,31 +56,31 @@ def key_hashes(words: np.ndarray) -> np.ndarray:
     return hashes
 
 
-def _group_ids_by_dict(keys: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
+def _key_runs_by_dict(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     values = keys.tolist()
     index = dict.fromkeys(values)              # unique keys, in order of first appearance
-    unique = list(index)
-    index.update(zip(unique, range(len(unique)), strict=True))
-    return np.fromiter(map(index.__getitem__, values), dtype=np.intp, count=len(values)), unique
+    index.update(zip(index, range(len(index)), strict=True))
+    ids = np.fromiter(map(index.__getitem__, values), dtype=np.intp, count=len(values))
+    order = stable_order(ids)
+    ordered = ids[order]
+    return order, np.r_[True, ordered[1:] != ordered[:-1]]
 
 
 class PacketGroups:
     """A chunk's packets grouped by flow key, and each key's packets cut where the inactive
     timeout separates two of them (the later ones start a new flow): a *group* is one such
-    run. Keys in order of first appearance, a key's groups one after the other; within a
-    group, packets keep capture order. `after_gap[g]`: group g follows an inactive gap (the
+    run. A key's groups come one after the other; within a group, packets keep capture
+    order. `after_gap[g]`: group g follows an inactive gap (the
     flow of the key's previous group ends there)."""
 
     def __init__(self, keys: np.ndarray, low: np.ndarray, columns, inactive: int):
-        ids, unique_keys = group_ids(keys)
-        self.order = stable_order(ids)
-        key_of = ids[self.order]
+        self.order, new_key = key_runs(keys)
+        key_of = np.cumsum(new_key) - 1
         self.low = low[self.order]
         self.times = columns.time_ns[self.order]
         self.seconds = self.times // NS
         self.flags = columns.tcp_flags[self.order]
         self.sizes = columns.ip_bytes[self.order].astype(np.uint64)
-        new_key = np.r_[True, key_of[1:] != key_of[:-1]]
         # a flow's last second is the largest so far: a running maximum within each key
         span = int(self.seconds.max() - self.seconds.min()) + 1 if len(key_of) else 1
         latest = np.maximum.accumulate(self.seconds + key_of * span) - key_of * span
@@ -88,9 +91,8 @@ class PacketGroups:
         self.count = len(self.starts)
         self.after_gap = gap[self.starts]
         self.ends_in_chunk = np.r_[self.after_gap[1:], False]   # the key's next group cuts it
-        key_of_group = key_of[self.starts]
-        self.keys = [unique_keys[i] for i in key_of_group.tolist()]
-        self.key_array = keys[self.order[self.starts]]          # the same, as a void array
+        self.key_array = keys[self.order[self.starts]]      # each group's key
+        self.keys = self.key_array.tolist()                  # the same, as bytes
 
     def plugin_groups(self, masks: list[np.ndarray]) -> np.ndarray:
         """Groups with a packet some plugin wants to see (those go packet by packet)."""

@@ -1,17 +1,34 @@
-"""group_ids: hashed grouping of flow keys equals grouping by the keys themselves."""
+"""key_runs: hashed grouping of flow keys equals grouping by the keys themselves."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from modules.flow_meter import flow_groups
-from modules.flow_meter.flow_groups import group_ids
+from modules.flow_meter.flow_groups import key_runs
 
 
-def by_dict(keys: np.ndarray) -> tuple[list[int], list[bytes]]:
-    seen: dict[bytes, int] = {}
-    ids = [seen.setdefault(key, len(seen)) for key in keys.tolist()]
-    return ids, list(seen)
+def runs(keys: np.ndarray) -> dict[bytes, list[int]]:
+    """Each key's packet positions, as key_runs orders them; every key is one run."""
+    order, new_key = key_runs(keys)
+    assert sorted(order.tolist()) == list(range(len(keys)))
+    result: dict[bytes, list[int]] = {}
+    starts = np.flatnonzero(new_key).tolist()
+    for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
+        positions = order[start:end].tolist()
+        run_keys = set(keys[positions].tolist())
+        assert len(run_keys) == 1
+        key = run_keys.pop()
+        assert key not in result, "a key in two runs"
+        result[key] = positions
+    return result
+
+
+def by_dict(keys: np.ndarray) -> dict[bytes, list[int]]:
+    result: dict[bytes, list[int]] = {}
+    for position, key in enumerate(keys.tolist()):
+        result.setdefault(key, []).append(position)
+    return result
 
 
 def random_keys(seed: int, count: int, distinct: int, width: int = 39) -> np.ndarray:
@@ -22,25 +39,22 @@ def random_keys(seed: int, count: int, distinct: int, width: int = 39) -> np.nda
     return np.ascontiguousarray(rows).view(f"V{width}").ravel()
 
 
-def test_groups_are_numbered_in_order_of_first_appearance():
+def test_each_key_is_one_run_in_capture_order():
     for seed, count, distinct in [(1, 1, 1), (2, 1000, 3), (3, 5000, 4000), (4, 16384, 900)]:
         keys = random_keys(seed, count, distinct)
-        ids, unique = group_ids(keys)
-        assert (ids.tolist(), unique) == by_dict(keys)
+        assert runs(keys) == by_dict(keys)
 
 
-def test_keys_differing_in_one_byte_are_separate_groups():
+def test_keys_differing_in_one_byte_are_separate_runs():
     base = np.zeros((40, 39), dtype=np.uint8)
     for row in range(1, 40):
         base[row, row - 1] = 1               # each key differs from the first in one byte
     keys = np.ascontiguousarray(np.repeat(base, 2, axis=0)).view("V39").ravel()
-    ids, unique = group_ids(keys)
-    assert len(unique) == 40 and (ids.tolist(), unique) == by_dict(keys)
+    assert len(runs(keys)) == 40 and runs(keys) == by_dict(keys)
 
 
 def test_a_hash_collision_falls_back_to_grouping_by_the_keys(monkeypatch):
     keys = random_keys(5, 3000, 200)
     monkeypatch.setattr(flow_groups, "key_hashes",
                         lambda words: np.zeros(len(words), dtype=np.uint64))
-    ids, unique = group_ids(keys)
-    assert (ids.tolist(), unique) == by_dict(keys)
+    assert runs(keys) == by_dict(keys)
