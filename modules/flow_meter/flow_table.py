@@ -10,6 +10,7 @@ after the chunk that ended them."""
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +80,7 @@ class FlowTable:
         self.keys = np.zeros(capacity, dtype=f"V{key_size}")
         self.alive = np.zeros(capacity, dtype=bool)
         self.states: list = [None] * capacity
+        self._stateful = False                     # has a plugin stored a state yet?
         self.index: dict[bytes, int] = {}           # key -> slot of the flow in the cache
         self._free = list(range(capacity - 1, -1, -1))
         self._removed: list[np.ndarray] = []
@@ -114,9 +116,7 @@ class FlowTable:
         """Take the flows of `slots` out of the cache (`indexed`: out of the index too); their
         slots stay as they are until release()."""
         if indexed:
-            index = self.index
-            for key in self.keys[slots].tolist():
-                del index[key]
+            deque(map(self.index.pop, self.keys[slots].tolist()), maxlen=0)
         self.alive[slots] = False
         self._removed.append(slots)
 
@@ -140,13 +140,16 @@ class FlowTable:
                                          dtype=np.int64).T
         states = self.states
         for flow in flows:
-            states[flow[SLOT]] = flow[PLUGIN_STATE]
+            if flow[PLUGIN_STATE] is not None:
+                states[flow[SLOT]] = flow[PLUGIN_STATE]
+                self._stateful = True
 
     def gather(self, slots: np.ndarray) -> ExportedFlows:
         """The flows of `slots` (removed ones) as exported flows."""
         states = self.states
         return ExportedFlows(self.values[:, slots], self.creators[slots],
-                             [states[slot] for slot in slots.tolist()])
+                             [states[slot] for slot in slots.tolist()] if self._stateful
+                             else [None] * len(slots))
 
     def release(self) -> None:
         """Free the slots of every flow removed since the last release."""
@@ -154,7 +157,8 @@ class FlowTable:
             return
         slots = np.concatenate(self._removed).tolist()
         self._removed = []
-        states = self.states
-        for slot in slots:
-            states[slot] = None
+        if self._stateful:
+            states = self.states
+            for slot in slots:
+                states[slot] = None
         self._free.extend(slots)
