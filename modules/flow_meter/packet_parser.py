@@ -213,6 +213,13 @@ class _Gather:
         return items.view(np.uint8).reshape(-1, width)
 
 
+def _items(matrix: np.ndarray, rows=None) -> np.ndarray:
+    """The rows of a (n, width) uint8 matrix as one void item each (a view), or the chosen
+    `rows` of them (contiguous). numpy moves whole items far faster than rows of bytes."""
+    items = matrix.view(f"V{matrix.shape[1]}")[:, 0]
+    return items if rows is None else np.ascontiguousarray(items[rows])
+
+
 def _be16(block: np.ndarray, at: int) -> np.ndarray:
     return (block[:, at].astype(np.int64) << 8) | block[:, at + 1]
 
@@ -293,7 +300,7 @@ class _ChunkParser:
         header = g.block(slice(None), 0, 16)
         ethernet = (_be16(header, 2) == 1) & (_be16(header, 4) == 6)
         self.src_mac = np.zeros((n, 6), dtype=np.uint8)
-        self.src_mac[ethernet] = header[ethernet, 6:12]
+        _items(self.src_mac)[ethernet] = _items(header[:, 6:12])[ethernet]
         self.etype = _be16(header, 14)
         self.l3 = np.full(n, 16, dtype=np.int64)
         self._encapsulations()
@@ -304,7 +311,7 @@ class _ChunkParser:
         header = g.block(slice(None), 0, 20)
         ethernet = (_be16(header, 8) == 1) & (header[:, 11] == 6)
         self.src_mac = np.zeros((n, 6), dtype=np.uint8)
-        self.src_mac[ethernet] = header[ethernet, 12:18]
+        _items(self.src_mac)[ethernet] = _items(header[:, 12:18])[ethernet]
         self.etype = _be16(header, 0)
         self.l3 = np.full(n, 20, dtype=np.int64)
         self._encapsulations()
@@ -447,8 +454,8 @@ class _ChunkParser:
         self.ip_bytes[rows] = payload + 40
         jumbo = (payload == 0) & (next_header == 0)
         self.end[rows] = np.minimum(np.where(jumbo, lens[rows], l3 + 40 + payload), lens[rows])
-        self.src_ip[rows] = header[:, 8:24]
-        self.dst_ip[rows] = header[:, 24:40]
+        _items(self.src_ip)[rows] = _items(header[:, 8:24])
+        _items(self.dst_ip)[rows] = _items(header[:, 24:40])
         self.l4[rows] = l3 + 40
         self.proto[rows] = next_header
         if _IS_IPV6_EXTENSION[next_header].any():
@@ -537,8 +544,8 @@ class _ChunkParser:
         if cache is None:
             return
         times = self.times[rows].tolist()
-        src = self.src_ip[rows].view("V16").ravel().tolist()
-        dst = self.dst_ip[rows].view("V16").ravel().tolist()
+        src = _items(self.src_ip, rows).tolist()
+        dst = _items(self.dst_ip, rows).tolist()
         proto = self.proto[rows].tolist()
         version = self.version[rows].tolist()
         ident = self.fragment_id[rows].tolist()
@@ -634,12 +641,12 @@ class _ChunkParser:
         def mac(values):
             if values is None:
                 return np.zeros(use.size, dtype="V6")
-            return np.ascontiguousarray(values[rows]).view("V6").ravel()
+            return _items(values, rows)
 
         return PacketColumns(
             time_ns=self.times[use],  # a copy: self.times may be the reader's array
-            src_ip=self.src_ip[rows].view("V16").ravel(),
-            dst_ip=self.dst_ip[rows].view("V16").ravel(),
+            src_ip=_items(self.src_ip, rows),
+            dst_ip=_items(self.dst_ip, rows),
             src_port=self.src_port[rows],
             dst_port=self.dst_port[rows],
             protocol=self.proto[rows].astype(np.uint8),
