@@ -13,6 +13,7 @@ exports everything (forced).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, OrderedDict
 from itertools import repeat
 
@@ -35,6 +36,8 @@ from .flow_table import (
     FlowTable,
     creators_of,
 )
+
+log = logging.getLogger("flow_meter")
 
 _KEY_DTYPE = np.dtype([("a", "V16"), ("b", "V16"), ("port_a", "<u2"), ("port_b", "<u2"),
                        ("protocol", "u1"), ("vlan", "<u2")])
@@ -76,6 +79,7 @@ class FlowCache:
         self._exported: list[np.ndarray] = []      # slots of the flows ended since take()
         self.reasons: Counter[str] = Counter()
         self.created = 0
+        self.plugin_errors: Counter[str] = Counter()
         self._now = 0
         self._seen = 0                             # packets of the chunks before this one
 
@@ -290,7 +294,8 @@ class FlowCache:
                 flow[FLAGS] |= flags
             flush = False
             for plugin, mask in plugin_masks:
-                if mask[number] and plugin.update(flow, reverse, columns, position, packets):
+                if mask[number] and self._plugin_update(plugin, flow, reverse, columns,
+                                                        position, packets):
                     flush = True
             if flush:
                 del touched[key], index[key]
@@ -301,6 +306,20 @@ class FlowCache:
             slots = np.array(slots, dtype=np.intp)
             table.creators[slots] = creators_of(columns, np.array(made_at, dtype=np.intp))
             table.keys[slots] = np.frombuffer(b"".join(made_keys), dtype=table.keys.dtype)
+    def _plugin_update(self, plugin, flow: list, reverse: bool, columns, position: int,
+                       packets: list[bytes] | None) -> bool:
+        """plugin.update; a payload the plugin fails on is counted (plugin_errors) and logged
+        once per plugin, never fatal: the packet still counts in its flow."""
+        try:
+            return plugin.update(flow, reverse, columns, position, packets)
+        except Exception as exc:          # third-party payload parsers raise anything
+            if not self.plugin_errors[plugin.name]:
+                log.warning("plugin %s: a packet's payload could not be read (%s: %s); such "
+                            "packets are counted in plugin_errors", plugin.name,
+                            type(exc).__name__, exc)
+            self.plugin_errors[plugin.name] += 1
+            return False
+
     def expire_idle(self, now_second: int) -> None:
         """Export flows idle for the inactive timeout, least recently used first, up to the
         first flow (in LRU order) that is not idle."""

@@ -128,13 +128,15 @@ class FlowMeter(Module):
         self._emit_exported()
         if self.exporter is not None:
             self.exporter.close()
-        log.info("packets: %s; flows created %d, exported %s", dict(self.parser.counters),
-                 self.cache.created, dict(self.cache.reasons))
+        log.info("packets: %s; flows created %d, exported %s%s", dict(self.parser.counters),
+                 self.cache.created, dict(self.cache.reasons),
+                 f"; plugin errors {dict(self.cache.plugin_errors)}"
+                 if self.cache.plugin_errors else "")
 
     def stats(self) -> dict:
         stats = {"packets": dict(self.parser.counters), "flows_created": self.cache.created,
                  "flows_exported": dict(self.cache.reasons), "flows_in_cache":
-                 len(self.cache)}
+                 len(self.cache), "plugin_errors": dict(self.cache.plugin_errors)}
         if self.exporter is not None:
             stats["ipfix_export"] = self.exporter.stats()
         return stats
