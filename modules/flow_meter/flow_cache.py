@@ -197,7 +197,9 @@ class FlowCache:
         fast = np.flatnonzero(~slow)
         if not len(fast):
             return
-        made = groups.flow_table(reverse)[:, fast]
+        made = groups.flow_table(reverse)
+        if len(fast) < groups.count:
+            made = made[:, fast]
         touch = self._seen + groups.last_positions()[fast]
         fast_slots = slots[fast]
         continued, new = fast_slots >= 0, fast_slots < 0

@@ -431,10 +431,11 @@ class _ChunkParser:
         self.ip_bytes[rows] = ip_bytes
         self.end[rows] = np.minimum(end, lens[rows])
         words = header.view(np.uint32)            # the addresses are words 3 and 4
-        for address, word in ((self.src_ip.view(np.uint32), 3),
-                              (self.dst_ip.view(np.uint32), 4)):
-            address[rows, 2] = words[:, word]        # UniRec: 8 zero bytes, address, ff*4
-            address[rows, 3] = 0xFFFFFFFF
+        mapped = np.zeros((len(rows), 4), dtype=np.uint32)
+        mapped[:, 3] = 0xFFFFFFFF                    # UniRec: 8 zero bytes, address, ff*4
+        for address, word in ((self.src_ip, 3), (self.dst_ip, 4)):
+            mapped[:, 2] = words[:, word]
+            _items(address)[rows] = _items(mapped.view(np.uint8))
 
     def _ipv6(self, rows: np.ndarray) -> None:
         g, lens = self.g, self.lens
@@ -502,7 +503,7 @@ class _ChunkParser:
         tcp = first & (proto == 6)
         ports = first & ((proto == 17) | (proto == 136) | (proto == 132))
         icmp = first & (((proto == 1) & (version == 4)) | ((proto == 58) & (version == 6)))
-        need = np.select([tcp, ports, icmp], [14, 4, 2], 0)
+        need = tcp * 14 + ports * 4 + icmp * 2          # (the three exclude each other)
         cut = offset + need > lens[rows]
         short = ~cut & (offset + need > end)
         if cut.any() or short.any():
