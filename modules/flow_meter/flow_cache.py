@@ -242,45 +242,48 @@ class FlowCache:
     def _add_packets(self, positions: np.ndarray, keys: np.ndarray, low: np.ndarray, columns,
                      masks: list, packets: list[bytes] | None) -> None:
         """The exact per-packet path, for the packets at `positions` (in capture order). The
-        flows it touches are taken out of the table as lists, in `touched` in LRU order, and
-        put back at the end."""
+        cached flows of its keys are taken out of the table as lists, the flows it touches
+        kept in `touched` in LRU order; all are put back at the end, and the flows that ended
+        are exported then."""
         table, end_reason, size_limit, seen = self.table, self._end_reason, self.size, self._seen
-        index, take_out, export = table.index, table.take_out, self._export
+        index, allocate = table.index, table.allocate_one
+        row_keys = keys[positions].tolist()
+        cached = table.take_out(dict.fromkeys(row_keys))
         touched: OrderedDict[bytes, list] = OrderedDict()
         get, move = touched.get, touched.move_to_end
-        taken: list[list] = []                   # every flow taken out or made, to put back
-        made: list[tuple[int, int, bytes]] = []  # (slot, position, key) of new flows
+        made: list[list] = []
+        made_at: list[int] = []
+        ended: dict[str, list[int]] = {}         # reason -> slots of the flows that ended
         victims = _Victims(table, touched) if len(table) + len(positions) > size_limit else None
         plugin_masks = [(plugin, mask[positions].tolist()) for plugin, mask in masks]
-        rows = zip(positions.tolist(), keys[positions].tolist(), low[positions].tolist(),
+        rows = zip(positions.tolist(), row_keys, low[positions].tolist(),
                    columns.time_ns[positions].tolist(), columns.ip_bytes[positions].tolist(),
                    columns.tcp_flags[positions].tolist(), strict=True)
         for number, (position, key, low_source, time_ns, size, flags) in enumerate(rows):
             flow = get(key)
-            if flow is None and key in index:
-                flow = touched[key] = take_out(index[key])
-                taken.append(flow)
+            if flow is None and key in index:    # a cached flow this pass has not touched
+                flow = touched[key] = cached[key]
             if flow is not None:
                 reason = end_reason(flow, low_source, flags, time_ns // NS)
                 if reason is not None:
                     del touched[key], index[key]
-                    export(np.array([flow[SLOT]]), reason, indexed=False)
+                    ended.setdefault(reason, []).append(flow[SLOT])
                     flow = None
                 else:
                     reverse = low_source != flow[LOW_SOURCE]
             if flow is None:
                 reverse = False
-                slot = int(table.allocate(1)[0])
+                slot = allocate()
                 flow = touched[key] = [time_ns, time_ns, 0, 0, 0, 0, 0, 0, low_source, 0,
                                        None, slot]
-                taken.append(flow)
-                made.append((slot, position, key))
+                made.append(flow)
+                made_at.append(position)
                 index[key] = slot
                 self.created += 1
                 if len(index) > size_limit:
                     victim_key, victim = victims.next()
                     del index[victim_key]
-                    export(np.array([victim]), "evicted", indexed=False)
+                    ended.setdefault("evicted", []).append(victim)
             else:
                 move(key)
                 if time_ns > flow[LAST]:
@@ -301,13 +304,16 @@ class FlowCache:
                     flush = True
             if flush:
                 del touched[key], index[key]
-                export(np.array([flow[SLOT]]), "plugin", indexed=False)
-        table.put_back(taken)
+                ended.setdefault("plugin", []).append(flow[SLOT])
+        table.put_back([*cached.values(), *made])
         if made:
-            slots, made_at, made_keys = zip(*made, strict=True)
-            slots = np.array(slots, dtype=np.intp)
-            table.creators[slots] = creators_of(columns, np.array(made_at, dtype=np.intp))
-            table.keys[slots] = np.frombuffer(b"".join(made_keys), dtype=table.keys.dtype)
+            slots = np.array([flow[SLOT] for flow in made], dtype=np.intp)
+            made_at = np.array(made_at, dtype=np.intp)
+            table.creators[slots] = creators_of(columns, made_at)
+            table.keys[slots] = keys[made_at]
+        for reason, slots in ended.items():
+            self._export(np.array(slots, dtype=np.intp), reason, indexed=False)
+
     def _plugin_update(self, plugin, flow: list, reverse: bool, columns, position: int,
                        packets: list[bytes] | None) -> bool:
         """plugin.update; a payload the plugin fails on is counted (plugin_errors) and logged
@@ -357,15 +363,14 @@ class _Victims:
     flows, in LRU order too: every one of them is more recent than the others)."""
 
     def __init__(self, table: FlowTable, touched: OrderedDict):
-        self.table, self.touched = table, touched
-        self._untouched = iter(table.live_slots().tolist())
+        self.index, self.touched = table.index, touched
+        live = table.live_slots()
+        self._untouched = zip(live.tolist(), table.keys[live].tolist(), strict=True)
 
     def next(self) -> tuple[bytes, int]:
         """The key and slot of the least recently used flow; a touched one leaves `touched`."""
-        table = self.table
-        for slot in self._untouched:
-            key = table.keys[slot].tobytes()
-            if table.alive[slot] and key not in self.touched:
+        for slot, key in self._untouched:        # (skipping those ended or touched since)
+            if self.index.get(key) == slot and key not in self.touched:
                 return key, slot
         key, flow = self.touched.popitem(last=False)
         return key, flow[SLOT]

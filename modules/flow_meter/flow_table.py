@@ -97,6 +97,13 @@ class FlowTable:
         self.alive[slots] = True
         return slots
 
+    def allocate_one(self) -> int:
+        if not self._free:
+            self._grow(1)
+        slot = self._free.pop()
+        self.alive[slot] = True
+        return slot
+
     def _grow(self, missing: int) -> None:
         old = len(self.alive)
         new = max(2 * old, old + missing)
@@ -125,12 +132,19 @@ class FlowTable:
         live = np.flatnonzero(self.alive)
         return live[np.argsort(self.values[TOUCH, live])]
 
-    def take_out(self, slot: int) -> list:
-        """The flow of `slot` as a list (FIELDS, then PLUGIN_STATE and SLOT), for the
-        per-packet path; put_back() stores it again."""
-        row = self.values[:, slot].tolist()
-        row += (self.states[slot], slot)
-        return row
+    def take_out(self, keys) -> dict[bytes, list]:
+        """The cached flows of `keys` (those in the cache), each as a list (FIELDS, then
+        PLUGIN_STATE and SLOT), for the per-packet path; put_back() stores them again."""
+        get = self.index.get
+        found = [(key, slot) for key in keys if (slot := get(key)) is not None]
+        if not found:
+            return {}
+        chosen, slots = zip(*found, strict=True)
+        rows = self.values[:, list(slots)].T.tolist()
+        states = self.states
+        for row, slot in zip(rows, slots, strict=True):
+            row += (states[slot], slot)
+        return dict(zip(chosen, rows, strict=True))
 
     def put_back(self, flows: list[list]) -> None:
         if not flows:
