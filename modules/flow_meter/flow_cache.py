@@ -39,8 +39,9 @@ from .flow_table import (
 
 log = logging.getLogger("flow_meter")
 
+# a flow key: 40 bytes (a zero byte at the end), five whole 64-bit words to hash
 _KEY_DTYPE = np.dtype([("a", "V16"), ("b", "V16"), ("port_a", "<u2"), ("port_b", "<u2"),
-                       ("protocol", "u1"), ("vlan", "<u2")])
+                       ("protocol", "u1"), ("vlan", "<u2"), ("zero", "u1")])
 _ADDED = [PACKETS, BYTES, PACKETS_REV, BYTES_REV]          # summed when a group continues a flow
 _ORED = [FLAGS, FLAGS_REV]
 
@@ -65,6 +66,7 @@ def canonical_keys(columns, biflow: bool) -> tuple[np.ndarray, np.ndarray]:
     packed["port_b"] = np.where(low, columns.dst_port, columns.src_port)
     packed["protocol"] = columns.protocol
     packed["vlan"] = columns.vlan_id
+    packed["zero"] = 0
     return packed.view(f"V{_KEY_DTYPE.itemsize}"), low
 
 

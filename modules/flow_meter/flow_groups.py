@@ -23,10 +23,12 @@ def key_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keys is detected (every key is compared with the one before it in its run) and the chunk
     is then grouped by the keys themselves (a dict)."""
     count, width = len(keys), keys.dtype.itemsize
-    words = -(-width // 8)
-    padded = np.zeros((count, words * 8), dtype=np.uint8)
-    padded[:, :width] = keys.view(np.uint8).reshape(count, width)
-    words = padded.view(np.uint64)
+    if width % 8:                              # whole 64-bit words, zero-padded
+        padded = np.zeros((count, -(-width // 8) * 8), dtype=np.uint8)
+        padded[:, :width] = keys.view(np.uint8).reshape(count, width)
+        words = padded.view(np.uint64)
+    else:
+        words = np.ascontiguousarray(keys).view(np.uint64).reshape(count, width // 8)
     hashes = key_hashes(words)
     order = np.argsort(hashes, kind="stable")
     ordered = hashes[order]
@@ -133,21 +135,32 @@ class PacketGroups:
     def mark_syn_after_end(self, slow: np.ndarray, reverse: np.ndarray, ended_forward:
                            np.ndarray, ended_reverse: np.ndarray) -> None:
         """Groups with a SYN that follows a FIN or RST of the same direction (in the group, or
-        already in the flow it continues): that SYN starts a new flow."""
-        count = len(self.flags)
+        already in the flow it continues): that SYN starts a new flow. Only the groups with a
+        SYN after a FIN/RST of any direction, or with a SYN and an ended flow, are looked at
+        direction by direction."""
         ends = (self.flags & (FIN | RST)) != 0
         syns = (self.flags & SYN) != 0
         if not syns.any():
             return
-        segment = self.group_of * 2 + reverse
+        count, at = len(self.flags), np.arange(len(self.flags))
+        first_end = np.minimum.reduceat(np.where(ends, at, count), self.starts)
+        last_syn = np.maximum.reduceat(np.where(syns, at, -1), self.starts)
+        candidate = ((last_syn > first_end)
+                     | ((last_syn >= 0) & (ended_forward | ended_reverse))) & ~slow
+        if not candidate.any():
+            return
+        chosen = candidate[self.group_of]
+        group_of, reverse = self.group_of[chosen], reverse[chosen]
+        ends, syns = ends[chosen], syns[chosen]
+        segment = group_of * 2 + reverse
         order = stable_order(segment)
         segment_sorted = segment[order]
         ends_sorted = ends[order].astype(np.int64)
         before = np.cumsum(ends_sorted) - ends_sorted
         starts = np.flatnonzero(np.r_[True, segment_sorted[1:] != segment_sorted[:-1]])
-        lengths = np.diff(np.r_[starts, count])
+        lengths = np.diff(np.r_[starts, len(segment)])
         before -= np.repeat(before[starts], lengths)
-        groups = self.group_of[order]
+        groups = group_of[order]
         already = np.where(reverse[order], ended_reverse[groups], ended_forward[groups])
         breaking = syns[order] & ((before > 0) | already)
         slow[groups[breaking]] = True

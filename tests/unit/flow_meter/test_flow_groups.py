@@ -40,8 +40,9 @@ def random_keys(seed: int, count: int, distinct: int, width: int = 39) -> np.nda
 
 
 def test_each_key_is_one_run_in_capture_order():
-    for seed, count, distinct in [(1, 1, 1), (2, 1000, 3), (3, 5000, 4000), (4, 16384, 900)]:
-        keys = random_keys(seed, count, distinct)
+    for seed, count, distinct, width in [(1, 1, 1, 39), (2, 1000, 3, 39), (3, 5000, 4000, 39),
+                                         (4, 16384, 900, 39), (6, 16384, 900, 40)]:
+        keys = random_keys(seed, count, distinct, width)
         assert runs(keys) == by_dict(keys)
 
 
