@@ -83,7 +83,7 @@ class FlowCache:
         self.created = 0
         self.plugin_errors: Counter[str] = Counter()
         self._now = 0
-        self._seen = 0                             # packets of the chunks before this one
+        self._chunk_start = 0                      # capture position of the chunk's first packet
 
     def __len__(self) -> int:
         """Flows in the cache."""
@@ -122,7 +122,7 @@ class FlowCache:
         slow_positions = groups.positions_of(slow)
         if len(slow_positions):
             self._add_packets(slow_positions, keys, low, columns, masks, packets)
-        self._seen += columns.count
+        self._chunk_start += columns.count
         self._now = int(columns.time_ns[-1]) // NS
         self.expire_idle(self._now)
 
@@ -164,6 +164,7 @@ class FlowCache:
         reason[second - cached[LAST] // NS >= self.inactive] = 1
         reason[(flags & SYN != 0) & (seen & (FIN | RST) != 0)] = 0
         return reason
+
     def _end_reason(self, flow: list, low_source: bool, flags: int, second: int) -> str | None:
         """Why a packet (its low-side flag, TCP flags and second) ends the cached `flow`,
         checked in ipfixprobe's order; None: it does not."""
@@ -199,10 +200,10 @@ class FlowCache:
         fast = np.flatnonzero(~slow)
         if not len(fast):
             return
-        made = groups.flow_table(reverse)
+        made = groups.flow_values(reverse)
         if len(fast) < groups.count:
             made = made[:, fast]
-        touch = self._seen + groups.last_positions()[fast]
+        touch = self._chunk_start + groups.last_positions()[fast]
         fast_slots = slots[fast]
         continued, new = fast_slots >= 0, fast_slots < 0
         table = self.table
@@ -247,7 +248,8 @@ class FlowCache:
         cached flows of its keys are taken out of the table as lists, the flows it touches
         kept in `touched` in LRU order; all are put back at the end, and the flows that ended
         are exported then."""
-        table, end_reason, size_limit, seen = self.table, self._end_reason, self.size, self._seen
+        table, end_reason, size_limit = self.table, self._end_reason, self.size
+        chunk_start = self._chunk_start
         index, allocate = table.index, table.allocate_one
         row_keys = keys[positions].tolist()
         cached = table.take_out(dict.fromkeys(row_keys))
@@ -256,6 +258,7 @@ class FlowCache:
         made: list[list] = []
         made_at: list[int] = []
         ended: dict[str, list[int]] = {}         # reason -> slots of the flows that ended
+        # an eviction needs a full cache: then every group of the chunk comes here (see add)
         victims = _Victims(table, touched) if len(table) + len(positions) > size_limit else None
         plugin_masks = [(plugin, mask[positions].tolist()) for plugin, mask in masks]
         rows = zip(positions.tolist(), row_keys, low[positions].tolist(),
@@ -290,7 +293,7 @@ class FlowCache:
                 move(key)
                 if time_ns > flow[LAST]:
                     flow[LAST] = time_ns
-            flow[TOUCH] = seen + position
+            flow[TOUCH] = chunk_start + position
             if reverse:
                 flow[PACKETS_REV] += 1
                 flow[BYTES_REV] += size
@@ -350,7 +353,8 @@ class FlowCache:
         self._export(self.table.live_slots(), "forced")
 
     def take(self) -> ExportedFlows:
-        """The flows ended since the last take(), in the order they ended."""
+        """The flows ended since the last take(). Within a chunk their order follows the
+        cache's steps (by reason, by group), not the order of the packets that ended them."""
         if not self._exported:
             return ExportedFlows.empty()
         exported = self.table.gather(np.concatenate(self._exported))

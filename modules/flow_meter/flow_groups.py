@@ -165,7 +165,7 @@ class PacketGroups:
         breaking = syns[order] & ((before > 0) | already)
         slow[groups[breaking]] = True
 
-    def flow_table(self, reverse: np.ndarray) -> np.ndarray:
+    def flow_values(self, reverse: np.ndarray) -> np.ndarray:
         """The flow each group's packets make: FlowTable rows FIRST to LOW_SOURCE, a column
         per group."""
         forward = ~reverse

@@ -51,23 +51,11 @@ class ExportedFlows:
         return cls(np.zeros((len(FIELDS), 0), dtype=np.int64),
                    np.zeros(0, dtype=CREATOR_DTYPE), [])
 
-    @classmethod
-    def concat(cls, parts: list[ExportedFlows]) -> ExportedFlows:
-        if not parts:
-            return cls.empty()
-        return cls(np.concatenate([part.values for part in parts], axis=1),
-                   np.concatenate([part.creators for part in parts]),
-                   [state for part in parts for state in part.states])
-
     @property
     def keys(self) -> list[tuple]:
         """Per flow: (source, destination, source port, destination port, protocol, VLAN id)
         of its creator."""
         return list(zip(*(self.creators[name].tolist() for name in KEY_FIELDS), strict=True))
-
-    def counters(self) -> list[tuple]:
-        """Per flow: its FIELDS from FIRST to FLAGS_REV."""
-        return list(map(tuple, self.values[:LOW_SOURCE].T.tolist()))
 
     def __len__(self) -> int:
         return self.values.shape[1]

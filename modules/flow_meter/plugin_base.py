@@ -38,7 +38,8 @@ class FlowPlugin:
 
     def stored(self, flow: list) -> dict[str, Any] | None:
         """What this plugin stored in a cached flow so far (None: nothing)."""
-        return self.values((), flow[PLUGIN_STATE])
+        state = flow[PLUGIN_STATE]
+        return state.get(self.name) if state else None
 
     def store(self, flow: list, values: dict[str, Any]) -> None:
         if not flow[PLUGIN_STATE]:

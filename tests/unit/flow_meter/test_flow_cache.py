@@ -11,7 +11,7 @@ import pytest
 from modules.flow_meter.capture import read_packets
 from modules.flow_meter.flow_cache import FlowCache
 from modules.flow_meter.flow_records import flow_batch
-from modules.flow_meter.flow_table import PACKETS, ExportedFlows
+from modules.flow_meter.flow_table import LOW_SOURCE, PACKETS, ExportedFlows
 from modules.flow_meter.packet_parser import PacketColumns, PacketParser
 from modules.flow_meter.plugins import make_plugins
 
@@ -21,16 +21,15 @@ def flows_of(path, chunk: int, plugins: str = "", reasons: dict | None = None,
     """The flow records of a capture, sorted; `reasons` gets the export reasons counted."""
     cache, parser = FlowCache(**options), PacketParser()
     plugin_objects = make_plugins(plugins)
-    exported = []
+    rows = []
     for packets in read_packets([str(path)], chunk=chunk):
         cache.add(parser.parse(packets), plugin_objects, packets.packets)
-        exported.append(cache.take())
+        rows.extend(flow_batch(cache.take(), options.get("biflow", True), 1, 0).rows())
     cache.flush()
-    exported.append(cache.take())
-    batch = flow_batch(ExportedFlows.concat(exported), options.get("biflow", True), 1, 0)
+    rows.extend(flow_batch(cache.take(), options.get("biflow", True), 1, 0).rows())
     if reasons is not None:
         reasons.update(cache.reasons)
-    return sorted(batch.rows())
+    return sorted(rows)
 
 
 def captures(shared):
@@ -96,10 +95,15 @@ def cache_result(chunks: list[list[tuple]], **options) -> tuple[list, dict]:
     exported = []
     for rows in chunks:
         cache.add(synthetic_columns(rows))
-        exported.append(cache.take())
+        exported.extend(counters(cache.take()))
     cache.flush()
-    exported.append(cache.take())
-    return sorted(ExportedFlows.concat(exported).counters()), dict(cache.reasons)
+    exported.extend(counters(cache.take()))
+    return sorted(exported), dict(cache.reasons)
+
+
+def counters(exported: ExportedFlows) -> list[tuple]:
+    """Per exported flow: its fields from FIRST to FLAGS_REV."""
+    return list(map(tuple, exported.values[:LOW_SOURCE].T.tolist()))
 
 
 def random_chunks(seed: int) -> list[list[tuple]]:
