@@ -34,7 +34,6 @@ from .flow_table import (
     TOUCH,
     ExportedFlows,
     FlowTable,
-    creators_of,
 )
 
 log = logging.getLogger("flow_meter")
@@ -218,7 +217,7 @@ class FlowCache:
         fast_slots[new] = created
         values[:TOUCH, created] = made[:, new]
         values[TOUCH, created] = touch[new]
-        table.creators[created] = creators_of(columns, groups.order[groups.starts[fast[new]]])
+        table.describe(created, columns, groups.order[groups.starts[fast[new]]])
         table.keys[created] = groups.key_array[fast[new]]
         self.created += len(created)
         ending = groups.ends_in_chunk[fast]
@@ -314,7 +313,7 @@ class FlowCache:
         if made:
             slots = np.array([flow[SLOT] for flow in made], dtype=np.intp)
             made_at = np.array(made_at, dtype=np.intp)
-            table.creators[slots] = creators_of(columns, made_at)
+            table.describe(slots, columns, made_at)
             table.keys[slots] = keys[made_at]
         for reason, slots in ended.items():
             self._export(np.array(slots, dtype=np.intp), reason, indexed=False)

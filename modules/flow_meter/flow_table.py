@@ -22,19 +22,12 @@ FIRST, LAST, PACKETS, BYTES, FLAGS, PACKETS_REV, BYTES_REV, FLAGS_REV, LOW_SOURC
     range(len(FIELDS))
 PLUGIN_STATE, SLOT = len(FIELDS), len(FIELDS) + 1        # only in a flow taken out as a list
 
-# the header fields of the packet that created a flow
+# the header fields of the packet that created a flow (an array each: numpy moves plain
+# arrays far faster than records of a structured dtype)
 CREATOR_DTYPE = np.dtype([("src_ip", "V16"), ("dst_ip", "V16"), ("src_port", "<u2"),
                           ("dst_port", "<u2"), ("protocol", "u1"), ("vlan_id", "<u2"),
                           ("src_mac", "V6"), ("dst_mac", "V6"), ("ttl", "u1"), ("tos", "u1")])
 KEY_FIELDS = ("src_ip", "dst_ip", "src_port", "dst_port", "protocol", "vlan_id")
-
-
-def creators_of(columns, positions: np.ndarray) -> np.ndarray:
-    """CREATOR_DTYPE rows of the packets at `positions` of a PacketColumns chunk."""
-    creators = np.empty(len(positions), dtype=CREATOR_DTYPE)
-    for name in CREATOR_DTYPE.names:
-        creators[name] = getattr(columns, name)[positions]
-    return creators
 
 
 @dataclass
@@ -43,13 +36,12 @@ class ExportedFlows:
     fields of the packets that created them, and their plugin states."""
 
     values: np.ndarray
-    creators: np.ndarray
+    creators: dict[str, np.ndarray]           # CREATOR_DTYPE's fields
     states: list
 
     @classmethod
     def empty(cls) -> ExportedFlows:
-        return cls(np.zeros((len(FIELDS), 0), dtype=np.int64),
-                   np.zeros(0, dtype=CREATOR_DTYPE), [])
+        return cls(np.zeros((len(FIELDS), 0), dtype=np.int64), _creators(0), [])
 
     @property
     def keys(self) -> list[tuple]:
@@ -61,10 +53,14 @@ class ExportedFlows:
         return self.values.shape[1]
 
 
+def _creators(count: int) -> dict[str, np.ndarray]:
+    return {name: np.zeros(count, dtype=CREATOR_DTYPE[name]) for name in CREATOR_DTYPE.names}
+
+
 class FlowTable:
     def __init__(self, key_size: int, capacity: int = 1024):
         self.values = np.zeros((len(FIELDS), capacity), dtype=np.int64)
-        self.creators = np.zeros(capacity, dtype=CREATOR_DTYPE)
+        self.creators = _creators(capacity)
         self.keys = np.zeros(capacity, dtype=f"V{key_size}")
         self.alive = np.zeros(capacity, dtype=bool)
         self.states: list = [None] * capacity
@@ -97,7 +93,8 @@ class FlowTable:
         new = max(2 * old, old + missing)
         self.values = np.concatenate([self.values, np.zeros((len(FIELDS), new - old),
                                                             dtype=np.int64)], axis=1)
-        self.creators = np.concatenate([self.creators, np.zeros(new - old, CREATOR_DTYPE)])
+        self.creators = {name: np.concatenate([column, np.zeros(new - old, column.dtype)])
+                         for name, column in self.creators.items()}
         self.keys = np.concatenate([self.keys, np.zeros(new - old, self.keys.dtype)])
         self.alive = np.concatenate([self.alive, np.zeros(new - old, dtype=bool)])
         self.states.extend([None] * (new - old))
@@ -146,10 +143,17 @@ class FlowTable:
                 states[flow[SLOT]] = flow[PLUGIN_STATE]
                 self._stateful = True
 
+    def describe(self, slots: np.ndarray, columns, positions: np.ndarray) -> None:
+        """Store in the flows of `slots` the fields of the packets at `positions` of a
+        PacketColumns chunk (the packets that created them)."""
+        for name, column in self.creators.items():
+            column[slots] = getattr(columns, name)[positions]
+
     def gather(self, slots: np.ndarray) -> ExportedFlows:
         """The flows of `slots` (removed ones) as exported flows."""
         states = self.states
-        return ExportedFlows(self.values[:, slots], self.creators[slots],
+        return ExportedFlows(self.values[:, slots],
+                             {name: column[slots] for name, column in self.creators.items()},
                              [states[slot] for slot in slots.tolist()] if self._stateful
                              else [None] * len(slots))
 
