@@ -71,7 +71,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# subcommand -> "python.module:function(argv)" to run before the subcommand's module is even
+# imported (stdlib-only modules: flow_meter starts its first file's record walker)
+EARLY: dict[str, str] = {"flow_meter": "modules.flow_meter.prestart:prestart_walker"}
+
+
 class LazyGroup(click.Group):
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        early = EARLY.get(args[0]) if args else None
+        if early is not None:
+            module_name, _, function = early.partition(":")
+            getattr(importlib.import_module(module_name), function)(args[1:])
+        return super().resolve_command(ctx, args)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 

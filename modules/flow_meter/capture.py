@@ -33,7 +33,8 @@ from collections.abc import Iterable, Iterator
 import pcap
 
 from .chunks import CaptureError, PacketChunk, normalize_linktype
-from .pcap_file import PCAP_MAGICS, read_pcap
+from .pcap_file import read_pcap
+from .pcap_walk import PCAP_MAGICS
 from .pcapng_file import read_pcapng
 
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"

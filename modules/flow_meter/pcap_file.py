@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from . import pcap_walk
+from . import pcap_walk, prestart
 from .chunks import (
     CaptureError,
     PacketChunk,
@@ -22,42 +22,48 @@ from .chunks import (
     normalize_linktype,
     read_span,
 )
-from .pcap_walk import END_OF_WALK, MAX_CAPLEN, PCAP_HEADER, caplen_reader, walk
+from .pcap_walk import (
+    END_OF_WALK,
+    FIRST_CHUNK_BYTES,
+    MAX_CAPLEN,
+    PCAP_HEADER,
+    PCAP_MAGICS,
+    caplen_reader,
+    walk,
+)
 from .walker_process import WalkerProcess, read_walked
-
-PCAP_MAGICS = {  # first 4 bytes -> (byte order, nanosecond timestamps, record header size)
-    b"\xd4\xc3\xb2\xa1": ("<", False, 16),
-    b"\xa1\xb2\xc3\xd4": (">", False, 16),
-    b"\x4d\x3c\xb2\xa1": ("<", True, 16),
-    b"\xa1\xb2\x3c\x4d": (">", True, 16),
-    b"\x34\xcd\xb2\xa1": ("<", False, 24),  # "modified" (Kuznetzov) pcap
-    b"\xa1\xb2\xcd\x34": (">", False, 24),
-}
-_PREFIX = 16 << 20       # bytes read to walk the first chunk in this process
 
 
 def read_pcap(path: str, chunk: int, bpf: str) -> Iterator[PacketChunk]:
-    with open(path, "rb", buffering=0) as f:
-        header = f.read(PCAP_HEADER)
-        if len(header) < PCAP_HEADER:
-            raise CaptureError(f"{path}: truncated pcap file header")
-        order, nano, record = PCAP_MAGICS[header[:4]]
-        linktype = normalize_linktype(struct.unpack_from(order + "I", header, 20)[0] & 0xFFFF)
-        size = os.fstat(f.fileno()).st_size
-        if size <= PCAP_HEADER:
-            return
-        snaplen = struct.unpack_from(order + "I", header, 16)[0]
-        records = _Records(f.fileno(), order, nano, record, snaplen)
-        starts, offset, problem = _first_chunk(f.fileno(), size, order, record, chunk)
-        walker = None
-        if offset < size and not problem:
-            walker = WalkerProcess.run(path, f.fileno(), pcap_walk.__name__, size, offset,
-                                       order, record, chunk)
-        first = [(linktype, np.array(starts, dtype=np.int64), offset)] if starts else []
-        notes = [f"reading stopped early: {problem}"] if problem else []
-        yield from read_walked(path, bpf, itertools.chain(first, _walked(walker, linktype)
-                                                          if walker else ()),
-                               records.chunk_at, walker, notes)
+    started = prestart.take(path, chunk)      # a walker flow_meter started before its imports
+    walker = WalkerProcess(path, started.process) if started else None
+    try:
+        with (os.fdopen(started.fd, "rb", buffering=0) if started
+              else open(path, "rb", buffering=0)) as f:
+            header = f.read(PCAP_HEADER)
+            if len(header) < PCAP_HEADER:
+                raise CaptureError(f"{path}: truncated pcap file header")
+            order, nano, record = PCAP_MAGICS[header[:4]]
+            linktype = normalize_linktype(struct.unpack_from(order + "I", header, 20)[0]
+                                          & 0xFFFF)
+            size = os.fstat(f.fileno()).st_size
+            if size <= PCAP_HEADER:
+                return
+            snaplen = struct.unpack_from(order + "I", header, 16)[0]
+            records = _Records(f.fileno(), order, nano, record, snaplen)
+            first, notes = [], []
+            if walker is None:
+                starts, offset, problem = _first_chunk(f.fileno(), size, order, record, chunk)
+                if offset < size and not problem:
+                    walker = WalkerProcess.run(path, f.fileno(), pcap_walk.__name__, size,
+                                               offset, order, record, chunk)
+                first = [(linktype, np.array(starts, dtype=np.int64), offset)] if starts else []
+                notes = [f"reading stopped early: {problem}"] if problem else []
+            frames = itertools.chain(first, _walked(walker, linktype) if walker else ())
+            yield from read_walked(path, bpf, frames, records.chunk_at, walker, notes)
+    finally:
+        if walker is not None:
+            walker.close()
 
 
 def _walked(walker: WalkerProcess, linktype: int) -> Iterator[tuple[int, np.ndarray, int]]:
@@ -72,7 +78,7 @@ def _first_chunk(fd: int, size: int, order: str, record: int,
     """The first chunk's record offsets, walked in this process from the file's first bytes
     (the walker process starts while this chunk is parsed): the offsets, the offset after
     them, and a problem that ends the file ("" = the walker goes on from there)."""
-    prefix = os.pread(fd, min(size, _PREFIX), 0)
+    prefix = os.pread(fd, min(size, FIRST_CHUNK_BYTES), 0)
     starts, offset, problem = walk(prefix, len(prefix), PCAP_HEADER, chunk, record,
                                    caplen_reader(order))
     if problem and len(prefix) < size and offset + record + MAX_CAPLEN > len(prefix):

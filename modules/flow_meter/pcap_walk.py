@@ -23,6 +23,15 @@ from collections.abc import Callable
 MAX_CAPLEN = 262144   # libpcap's own limit; a larger record length means a corrupt file
 PCAP_HEADER = 24
 END_OF_WALK = -1
+PCAP_MAGICS = {  # first 4 bytes -> (byte order, nanosecond timestamps, record header size)
+    b"\xd4\xc3\xb2\xa1": ("<", False, 16),
+    b"\xa1\xb2\xc3\xd4": (">", False, 16),
+    b"\x4d\x3c\xb2\xa1": ("<", True, 16),
+    b"\xa1\xb2\x3c\x4d": (">", True, 16),
+    b"\x34\xcd\xb2\xa1": ("<", False, 24),  # "modified" (Kuznetzov) pcap
+    b"\xa1\xb2\xcd\x34": (">", False, 24),
+}
+FIRST_CHUNK_BYTES = 16 << 20   # flow_meter walks its first chunk within these bytes itself
 
 
 def walk(data, size: int, offset: int, count: int, record: int,

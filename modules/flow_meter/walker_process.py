@@ -6,26 +6,17 @@ a pipe and, after the end marker (-1), text for the log."""
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 import numpy as np
 
 from .chunks import CaptureError, FileFilter, PacketChunk
+from .walker_spawn import spawn_walker
 
 log = logging.getLogger("flow_meter.capture")
-
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])   # the folder holding `modules`
-_BOOT = ("import importlib, sys; sys.path.insert(0, sys.argv.pop(1)); "
-         "sys.exit(importlib.import_module(sys.argv.pop(1)).main(sys.argv[1:]))")
-_PIPE_SIZE = 1 << 20     # the walker may run this far ahead (Linux F_SETPIPE_SZ)
-_F_SETPIPE_SZ = 1031
 
 
 class FileShrank(CaptureError):
@@ -37,21 +28,11 @@ class WalkerProcess:
 
     @classmethod
     def run(cls, path: str, fd: int, module: str, *arguments: object) -> WalkerProcess:
-        """The `main(argv)` of `module` (a walker using the standard library only) on the file
-        open as `fd` and `arguments`, in an isolated interpreter without site packages (fast
-        to start)."""
-        return cls(path, [sys.executable, "-I", "-S", "-c", _BOOT, _PACKAGE_ROOT, module,
-                          str(fd), *map(str, arguments)], (fd,))
+        """The walker `module` on the file open as `fd` (see walker_spawn.spawn_walker)."""
+        return cls(path, spawn_walker(module, fd, *arguments))
 
-    def __init__(self, path: str, command: list[str], fds: tuple[int, ...] = ()):
-        self.path = path
-        # its own process group: a Ctrl-C or a supervisor's stop reaches flow_meter only,
-        # which ends the walker itself (close(); a walker whose reader is gone gets EPIPE)
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        pass_fds=fds, process_group=0)
-        with contextlib.suppress(OSError):   # not Linux, or above the system's limit
-            fcntl.fcntl(self.process.stdout.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
+    def __init__(self, path: str, process: subprocess.Popen):
+        self.path, self.process = path, process
 
     def ints(self, count: int) -> np.ndarray:
         """The next `count` int64 values; a walker that stopped short is a CaptureError."""

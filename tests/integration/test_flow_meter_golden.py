@@ -1,12 +1,19 @@
 """flow_meter as a process: against NEMEA's own probe (the same captures give the same flows,
 byte for byte in logger CSV; ipfixprobe's output is in ../shared/data/nemea/), its errors, its
-IPFIX export and a stop while reading."""
+IPFIX export, a stop while reading, and the record walker started before the imports."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import sys
 
+from modules.flow_meter.capture import read_packets
+from modules.flow_meter.flow_cache import FlowCache
+from modules.flow_meter.packet_parser import PacketParser
 from tests.conftest import child_processes, wait_until
+from tests.integration.conftest import NEMEA
 
 
 def _logged(spawn, path) -> list[str]:
@@ -70,16 +77,55 @@ def test_ipfix_export_carries_every_flow(spawn, shared_data, tmp_path):
     assert int(batch.column("PACKETS").sum() + batch.column("PACKETS_REV").sum()) == 2011
 
 
-def test_ctrl_c_while_reading_a_large_capture_is_a_clean_stop(spawn, shared_data, tmp_path):
+def test_ctrl_c_while_reading_a_large_capture_is_a_clean_stop(spawn, shared_data, tmp_path,
+                                                              socket_dir):
     """SIGINT to the whole process group (a terminal's Ctrl-C, the supervisor's stop) while
     the pcap walker process runs: flow_meter stops cleanly, exports what it has, exit 0."""
     capture = str(shared_data / "pcaps/bench/ndpi_mix_102k.pcap")
     out = tmp_path / "flows.trapcap"
     meter = spawn("nemea", "flow_meter", "-v", *["-r", capture] * 8, "-i", f"f:{out}")
-    wait_until(lambda: any("pcap_walk" in child.command
-                           for child in child_processes(meter.pid)), timeout=20)
+    wait_until(lambda: (socket_dir / f"trap-service_{meter.pid}.sock").exists()  # it runs
+               and any("pcap_walk" in child.command for child in child_processes(meter.pid)),
+               timeout=20)
     meter.signal(signal.SIGINT)
     assert meter.wait(30) == 0, meter.stderr
     assert "error" not in meter.stderr.lower(), meter.stderr
     assert len(_logged(spawn, out)) > 1
 
+
+
+def _walkers_of(size: int) -> list[str]:
+    """Command lines of the pcap walker processes walking a file of `size` bytes."""
+    found = []
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+            if "modules.flow_meter.pcap_walk" in command and f" {size} " in command:
+                found.append(command)
+    return found
+
+
+def test_a_large_capture_walked_from_before_the_imports_gives_every_flow(
+        spawn, start_process, shared_data, tmp_path):
+    """Files larger than the first chunk's walk get their walker before flow_meter's imports
+    (nemea's early hook, and python -m): the same flows as a walk in the test's process."""
+    capture = shared_data / "pcaps/bench/ndpi_mix_102k.pcap"
+    cache, parser = FlowCache(), PacketParser()
+    for chunk in read_packets([str(capture)]):
+        cache.add(parser.parse(chunk), (), chunk.packets)
+    cache.flush()
+    expected = 1 + len(cache.take())                     # the header line, then the flows
+    for name, command in (("nemea", [NEMEA, "flow_meter"]),
+                          ("module", [sys.executable, "-m", "modules.flow_meter"])):
+        out = tmp_path / f"{name}.trapcap"
+        meter = start_process([*command, "-r", str(capture), "-i", f"f:{out}"])
+        assert meter.wait(60) == 0, meter.stderr
+        assert len(_logged(spawn, out)) == expected, name
+
+
+def test_an_early_walker_nobody_takes_over_ends_with_flow_meter(spawn, shared_data):
+    capture = shared_data / "pcaps/bench/ndpi_mix_102k.pcap"
+    meter = spawn("nemea", "flow_meter", "-r", str(capture), "-I", "lo", "-i", "b:")
+    assert meter.wait(30) != 0 and "give either -r FILE" in meter.stderr
+    wait_until(lambda: not _walkers_of(capture.stat().st_size), timeout=10)

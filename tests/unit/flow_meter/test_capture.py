@@ -7,6 +7,7 @@ import gzip
 import logging
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modules.flow_meter import pcap_file, pcapng_file, walker_process
+from modules.flow_meter import pcap_file, pcapng_file, walker_spawn
 from modules.flow_meter.capture import CaptureError, PacketChunk, live_packets, read_packets
 from modules.flow_meter.packet_parser import PacketParser
 from modules.flow_meter.walker_process import WalkerProcess
@@ -321,7 +322,9 @@ def test_stopping_early_ends_the_walker_process(tmp_path):
 
 def test_a_walker_that_dies_is_an_error_naming_the_file(tmp_path):
     script = "import sys; sys.stdout.buffer.write(bytes(3)); sys.exit('walker: out of memory')"
-    walker = WalkerProcess(str(tmp_path / "x.pcap"), [sys.executable, "-c", script])
+    walker = WalkerProcess(str(tmp_path / "x.pcap"),
+                           subprocess.Popen([sys.executable, "-c", script],
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     with pytest.raises(CaptureError, match=r"x\.pcap: the record walker stopped: "
                                            r"walker: out of memory"):
         walker.ints(1)
@@ -350,7 +353,7 @@ def test_the_walker_takes_over_where_the_first_walk_stops(tmp_path, monkeypatch,
     path = write_pcap(tmp_path / "p.pcap", [(T0 + i, d) for i, d in enumerate(data)])
     whole = collect(read_packets(path, chunk=7))[1:]           # times, packets, wire lengths
     assert whole[1] == data
-    monkeypatch.setattr(pcap_file, "_PREFIX", prefix)   # a record across the prefix's end
+    monkeypatch.setattr(pcap_file, "FIRST_CHUNK_BYTES", prefix)   # a record across the prefix's end
     assert collect(read_packets(path, chunk=7))[1:] == whole
     blob = bytearray(path.read_bytes())
     fifth = 24 + sum(16 + len(d) for d in data[:4])
@@ -387,9 +390,9 @@ def page_aligned_file(tmp_path, kind: str, count: int) -> tuple[list[bytes], Pat
 @pytest.fixture
 def walker_process_only(monkeypatch):
     """Both formats through the walker process, which runs at most a page ahead."""
-    monkeypatch.setattr(pcap_file, "_PREFIX", 64)
+    monkeypatch.setattr(pcap_file, "FIRST_CHUNK_BYTES", 64)
     monkeypatch.setattr(pcapng_file, "_IN_PROCESS", 0)
-    monkeypatch.setattr(walker_process, "_PIPE_SIZE", 4096)
+    monkeypatch.setattr(walker_spawn, "_PIPE_SIZE", 4096)
 
 
 @pytest.mark.parametrize("kind", ["pcap", "pcapng"])
