@@ -82,6 +82,8 @@ class FlowTable:
         return slots
 
     def allocate_one(self) -> int:
+        """One free slot, marked alive (allocate() without the arrays, for the per-packet
+        path)."""
         if not self._free:
             self._grow(1)
         slot = self._free.pop()
@@ -132,6 +134,7 @@ class FlowTable:
         return dict(zip(chosen, rows, strict=True))
 
     def put_back(self, flows: list[list]) -> None:
+        """Store flows taken out as lists (take_out) or made as lists, at their slots."""
         if not flows:
             return
         slots = [flow[SLOT] for flow in flows]
