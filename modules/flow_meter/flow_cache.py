@@ -230,13 +230,11 @@ class FlowCache:
                             indexed: np.ndarray) -> None:
         """Export the flows (`slots`) of groups `indexes`, each ended by the first packet of
         its key's next group: inactive (that packet follows a gap), or eof where it is a SYN
-        after a FIN or RST in its direction (as _end_reason decides). `indexed`: the flow
+        after a FIN or RST in its direction (as _end_reasons decides). `indexed`: the flow
         was in the cache before the chunk (a new one never was)."""
         following = groups.starts[indexes + 1]
-        values = self.table.values[:, slots]
-        seen = np.where(groups.low[following] != values[LOW_SOURCE], values[FLAGS_REV],
-                        values[FLAGS])
-        eof = (groups.flags[following] & SYN != 0) & (seen & (FIN | RST) != 0)
+        eof = self._end_reasons(self.table.values[:, slots], groups.low[following],
+                                groups.flags[following], groups.seconds[following]) == 0
         for reason, chosen in (("eof", eof), ("inactive", ~eof)):
             self._export(slots[chosen & indexed], reason)
             self._export(slots[chosen & ~indexed], reason, indexed=False)

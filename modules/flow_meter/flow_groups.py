@@ -72,8 +72,8 @@ class PacketGroups:
     """A chunk's packets grouped by flow key, and each key's packets cut where the inactive
     timeout separates two of them (the later ones start a new flow): a *group* is one such
     run. A key's groups come one after the other; within a group, packets keep capture
-    order. `after_gap[g]`: group g follows an inactive gap (the
-    flow of the key's previous group ends there)."""
+    order. `after_gap[g]`: group g follows an inactive gap (the flow of the key's previous
+    group ends there); `last_seconds[g]`: the second of its latest packet."""
 
     def __init__(self, keys: np.ndarray, low: np.ndarray, columns, inactive: int):
         self.order, new_key = key_runs(keys)
@@ -93,6 +93,7 @@ class PacketGroups:
         self.count = len(self.starts)
         self.after_gap = gap[self.starts]
         self.ends_in_chunk = np.r_[self.after_gap[1:], False]   # the key's next group cuts it
+        self.last_seconds = np.maximum.reduceat(self.seconds, self.starts)
         self.key_array = keys[self.order[self.starts]]      # each group's key
         self.keys = self.key_array.tolist()                  # the same, as bytes
 
@@ -105,9 +106,7 @@ class PacketGroups:
 
     def mark_active_spans(self, slow: np.ndarray, active: int) -> None:
         """Groups spanning the active timeout themselves."""
-        first = self.seconds[self.starts]
-        last = np.maximum.reduceat(self.seconds, self.starts)
-        slow |= last - first >= active
+        slow |= self.last_seconds - self.seconds[self.starts] >= active
 
     def spread_over_keys(self, slow: np.ndarray) -> None:
         """A key with a slow group goes packet by packet altogether (its groups must be
@@ -121,8 +120,7 @@ class PacketGroups:
     def firsts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per group: the first packet's low-side flag, time and TCP flags; the last second."""
         starts = self.starts
-        return (self.low[starts], self.times[starts], self.flags[starts],
-                np.maximum.reduceat(self.seconds, starts))
+        return self.low[starts], self.times[starts], self.flags[starts], self.last_seconds
 
     def last_positions(self) -> np.ndarray:
         """Per group: the capture position of its last packet."""
