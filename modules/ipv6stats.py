@@ -9,18 +9,13 @@ import numpy as np
 from libtrap_py.cli import module_command
 from libtrap_py.module import param
 from unirec import RecordBatch
+from unirec.ipaddr import ipv4_mask
 
 from .traffic_counters import BYTES, FLOWS, PACKETS, IntervalCounterModule, check_interval
 
 IPV4, IPV6, TUNNEL = 0, 1, 2
 PROTO_6IN4, PROTO_UDP, TEREDO_PORT = 41, 17, 3544
 SHARES = ((FLOWS, "FLOWS"), (PACKETS, "PACKETS"), (BYTES, "BYTES"))
-
-
-def ipv4_mask(column: np.ndarray) -> np.ndarray:
-    """True where a 16-byte ipaddr holds IPv4 (NEMEA layout: 8 zero bytes, the address, ff*4)."""
-    words = np.ascontiguousarray(column).view(np.uint32).reshape(-1, 4)
-    return (words[:, 0] == 0) & (words[:, 1] == 0) & (words[:, 3] == 0xFFFFFFFF)
 
 
 def ipv6_share(counts: np.ndarray) -> np.ndarray:

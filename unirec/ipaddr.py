@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 
+import numpy as np
+
 _V4_PREFIX = b"\0" * 8
 _V4_SUFFIX = b"\xff\xff\xff\xff"
 IP_NULL = b"\0" * 16
@@ -21,6 +23,12 @@ _parse_cache: dict[str, bytes] = {}
 
 def is_ipv4_raw(raw: bytes) -> bool:
     return raw[:8] == _V4_PREFIX and raw[12:] == _V4_SUFFIX
+
+
+def ipv4_mask(column: np.ndarray) -> np.ndarray:
+    """Per address of an ipaddr column (16-byte items): does it hold IPv4?"""
+    words = np.ascontiguousarray(column).view(np.uint32).reshape(-1, 4)
+    return (words[:, 0] == 0) & (words[:, 1] == 0) & (words[:, 3] == 0xFFFFFFFF)
 
 
 def raw_from_packed(packed: bytes) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from unirec import RecordBatch
+from unirec.ipaddr import ipv4_mask
 
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
 NS = 1_000_000_000
@@ -22,12 +23,6 @@ def optional(batch: RecordBatch, name: str) -> np.ndarray | None:
     """Column `name` when the batch's template has it (biflow *_REV fields...), else None."""
     position = batch.template.index.get(name)
     return None if position is None else batch.columns[position]
-
-
-def ipv4_mask(column: np.ndarray) -> np.ndarray:
-    """True where the address is IPv4 (NEMEA layout)."""
-    words = column.view("<u4").reshape(-1, 4)
-    return (words[:, 0] == 0) & (words[:, 1] == 0) & (words[:, 3] == 0xFFFFFFFF)
 
 
 def multicast_mask(column: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unirec import RecordBatch, Template
+from unirec.ipaddr import ipv4_mask
 from unirec.standard_fields import STANDARD_FIELDS
 
 from .elements import ie
@@ -159,7 +160,7 @@ class IpfixEncoder:
         v4 = np.ones(batch.length, dtype=bool)
         for name in ("SRC_IP", "DST_IP"):
             if name in batch.template.index:
-                v4 &= _is_v4(batch.column(name))
+                v4 &= ipv4_mask(batch.column(name))
         for template, mask in ((self.templates[0], v4), (self.templates[1], ~v4)):
             if mask.all():
                 yield template, self._records(batch, template, None)
@@ -177,7 +178,7 @@ class IpfixEncoder:
             if name in ("SRC_IP", "DST_IP"):
                 octets = np.ascontiguousarray(column).view(np.uint8).reshape(count, 16)
                 if template.ipv6:
-                    v4 = _is_v4(column)
+                    v4 = ipv4_mask(column)
                     if v4.any():
                         octets = octets.copy()
                         address = octets[v4, 8:12].copy()
@@ -194,7 +195,3 @@ class IpfixEncoder:
                 out[name] = column
         return out
 
-
-def _is_v4(column: np.ndarray) -> np.ndarray:
-    octets = np.ascontiguousarray(column).view(np.uint8).reshape(len(column), 16)
-    return (octets[:, :8] == 0).all(axis=1) & (octets[:, 12:] == 0xFF).all(axis=1)
