@@ -45,7 +45,11 @@ class CollectingPort(OutputPort):
 
 
 def start(module: Module, outputs: int = 1, inputs: int = 1) -> list[CollectingPort]:
-    """Give the module collecting outputs and call setup()."""
+    """Validate the module's parameters as the command line does, give the module collecting
+    outputs and call setup()."""
+    check = getattr(module.params, "validate", None)
+    if check is not None:
+        check()
     ports = [CollectingPort() for _ in range(outputs)]
     module.ports = ports  # type: ignore[assignment]
     module.input_count = inputs

@@ -94,8 +94,6 @@ class AmplificationDetector(Module):
 
     def setup(self) -> None:
         p = self.params
-        if not hasattr(p, "ports"):
-            p.validate()
         self.service_ports = p.ports
         self.table = port_table(self.service_ports)
         pair_config = PairConfig(

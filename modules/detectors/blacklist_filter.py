@@ -86,8 +86,6 @@ class BlacklistFilter(Module):
 
     def setup(self) -> None:
         p = self.params
-        if not hasattr(p, "names"):
-            p.validate()
         self.send_eof_at_end = not p.no_eof
         self.tick_interval = p.watch_interval
         self.files = [path for path in (p.ipv4, p.ipv6) if path]

@@ -63,8 +63,6 @@ class HostStats(Module):
     required = FLOW_FIELDS
 
     def setup(self) -> None:
-        if not hasattr(self.params, "loaded"):
-            self.params.validate()
         self.cfg: HostStatsConfig = self.params.loaded
         self.send_eof_at_end = not self.params.no_eof
         self.table = HostTable(self.cfg.dns_bytes_overlimit, self.cfg.port_flowdir)

@@ -79,8 +79,6 @@ class IpfixCollector(Module):
 
     def setup(self) -> None:
         p = self.params
-        if not hasattr(p, "endpoints"):
-            p.validate()
         template = UNIFLOW_TEMPLATE if p.uniflow else BIFLOW_TEMPLATE
         self.core = CollectorCore(template, p.link, p.direction, p.hold, p.hold_sets,
                                   p.template_timeout)

@@ -62,8 +62,6 @@ class IpfixSend(Module):
 
     def setup(self) -> None:
         p = self.params
-        if not hasattr(p, "endpoint"):
-            p.validate()
         self.counters = {"messages": 0, "records": 0, "bytes": 0, "skipped": 0}
         path = p.read[2:] if p.read.startswith("f:") else p.read
         if not p.read.startswith("f:") and is_ipfix_file(path):

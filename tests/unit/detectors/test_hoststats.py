@@ -33,10 +33,21 @@ def hosts(n, base=0x0A140000):
     return [base + i for i in range(n)]
 
 
+CONFIG_DIRS: list[Path] = []          # where detector() writes its configuration files
+
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path):
+    CONFIG_DIRS[:] = [tmp_path]
+
+
 def detector(**config) -> HostStats:
-    params = HostStatsParams()
-    params.loaded = HostStatsConfig().replace(**{"det_start_time": 0, **config})
-    return HostStats(params)
+    """The module with NEMEA configuration keys `config` (det_start_time 0 unless given),
+    from a configuration file, as `-c` gives them."""
+    path = CONFIG_DIRS[0] / f"hoststats-{len(list(CONFIG_DIRS[0].glob('*.conf')))}.conf"
+    path.write_text("".join(f"{key.replace('_', '-')} = {value}\n"
+                            for key, value in {"det_start_time": 0, **config}.items()))
+    return HostStats(HostStatsParams(config=str(path)))
 
 
 def events(batches, **config):
