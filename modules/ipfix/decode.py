@@ -10,6 +10,7 @@ are joined and decoded by a single `np.frombuffer` and a few vector operations p
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,8 +99,6 @@ class DecodePlan:
             offs.append(layout[index])
         self.dtype = np.dtype({"names": names, "formats": formats, "offsets": offs,
                                "itemsize": max(self.item_size, 1)})
-        self.needs_context = any(s.conversion in ("uptime", "delta_us")
-                                 for sources in self.sources.values() for s in sources)
 
     # --- per data set ---------------------------------------------------------------------
     def extract(self, data: bytes, start: int, end: int) -> tuple[bytes, int]:
@@ -163,15 +162,18 @@ class DecodePlan:
 
 
 class _Context:
-    """Per-record export and boot times, built only when a relative time needs them."""
+    """Per-record export and boot times, built only when a relative time needs them, and
+    then once (both times of a flow may be relative)."""
 
     def __init__(self, counts, export_ms, boot_ms, records, plan: DecodePlan):
         self.counts, self.export_ms_sets, self.boot_ms_sets = counts, export_ms, boot_ms
         self.records, self.plan = records, plan
 
+    @functools.cached_property
     def export_ms(self) -> np.ndarray:
         return np.repeat(self.export_ms_sets, self.counts)
 
+    @functools.cached_property
     def boot_ms(self) -> np.ndarray:
         boot = self.boot_ms_sets.copy()
         if self.plan.init_source is not None:       # systemInitTimeMilliseconds per record
@@ -261,7 +263,7 @@ def _time_ns(conversion: str, values: np.ndarray, context: _Context) -> np.ndarr
         nanos = ((fraction * np.uint64(1_000_000_000)) >> np.uint64(32)).astype(np.int64)
         return seconds * 1_000_000_000 + nanos
     if conversion == "uptime":
-        return (context.boot_ms() + values.astype(np.int64)) * 1_000_000
+        return (context.boot_ms + values.astype(np.int64)) * 1_000_000
     if conversion == "delta_us":
-        return context.export_ms() * 1_000_000 - values.astype(np.int64) * 1_000
+        return context.export_ms * 1_000_000 - values.astype(np.int64) * 1_000
     return np.zeros(len(values), dtype=np.int64)
