@@ -20,7 +20,7 @@ import numpy as np
 
 from unirec import RecordBatch, Template
 
-from .decode import DecodePlan
+from .decode import DecodePlan, walk_records
 from .elements import label
 from .parser import V5_RECORD_LENGTH, V9_SCOPE, Malformed, parse_message
 from .pending import HeldSet, PendingSets
@@ -234,27 +234,21 @@ class CollectorCore:
     def _options(self, domain: Domain, template: IpfixTemplate, data: bytes, start: int,
                  end: int) -> None:
         """Options records: only what the collector needs (the exporter's boot time)."""
-        position = start
-        while end - position >= max(template.min_length, 1):
-            for tfield in template.fields:
-                length = tfield.length
-                if length == 0xFFFF:
-                    length = data[position]
-                    position += 1
-                    if length == 255:
-                        length = int.from_bytes(data[position:position + 2], "big")
-                        position += 2
-                if position + length > end:
-                    raise Malformed(f"options record of template {template.template_id} "
-                                    f"runs past the end of its set")
-                if tfield.pen == 0 and tfield.id == 160 and length == 8:
-                    domain.system_init_ms = int.from_bytes(data[position:position + 8], "big")
-                elif tfield.pen == 0 and tfield.id in (34, 50) and length <= 4:
-                    domain.sampling_interval = int.from_bytes(data[position:position + length],
-                                                              "big")
-                position += length
-            self.counters["options_records"] += 1
-            self._message_records += 1      # IPFIX sequence numbers count these too
+        records = walk_records([f.length for f in template.fields], template.min_length,
+                               data, start, end)
+        try:
+            for fields in records:
+                for tfield, (position, length) in zip(template.fields, fields, strict=True):
+                    value = data[position:position + length]
+                    if tfield.pen == 0 and tfield.id == 160 and length == 8:
+                        domain.system_init_ms = int.from_bytes(value, "big")
+                    elif tfield.pen == 0 and tfield.id in (34, 50) and length <= 4:
+                        domain.sampling_interval = int.from_bytes(value, "big")
+                self.counters["options_records"] += 1
+                self._message_records += 1      # IPFIX sequence numbers count these too
+        except ValueError as exc:
+            raise Malformed(f"options record of template {template.template_id}: {exc}") \
+                from None
 
     def flush(self) -> RecordBatch | None:
         """Everything decoded since the last flush, as one batch of the output template."""

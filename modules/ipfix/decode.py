@@ -11,6 +11,7 @@ are joined and decoded by a single `np.frombuffer` and a few vector operations p
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,26 +114,12 @@ class DecodePlan:
         return self._compact(data, start, end)
 
     def _compact(self, data: bytes, start: int, end: int) -> tuple[bytes, int]:
-        used, lengths = set(self.used), self.template_lengths
+        used = set(self.used)
         out: list[bytes] = []
-        count, position = 0, start
-        while end - position >= self.min_length and end > position:
-            for index, length in enumerate(lengths):
-                if length == VARIABLE:
-                    if position >= end:
-                        raise ValueError("variable-length field past the end of the set")
-                    length = data[position]
-                    position += 1
-                    if length == 255:
-                        if position + 2 > end:
-                            raise ValueError("variable-length field past the end of the set")
-                        length = int.from_bytes(data[position:position + 2], "big")
-                        position += 2
-                if position + length > end:
-                    raise ValueError("record runs past the end of the set")
-                if index in used:
-                    out.append(data[position:position + length])
-                position += length
+        count = 0
+        for fields in walk_records(self.template_lengths, self.min_length, data, start, end):
+            out += [data[position:position + length]
+                    for index, (position, length) in enumerate(fields) if index in used]
             count += 1
         return b"".join(out), count
 
@@ -190,6 +177,32 @@ class _Context:
                 latest = np.maximum.reduceat(values, starts) if len(values) else latest
             boot = np.where(unknown, self.export_ms_sets - latest, boot)
         return np.repeat(boot, self.counts)
+
+
+def walk_records(lengths: list[int], min_length: int, data: bytes, start: int,
+                 end: int) -> Iterator[list[tuple[int, int]]]:
+    """The records of a set of a template with variable-length fields (`lengths`: the
+    template's field lengths, VARIABLE where the record gives it): per record, each field's
+    (position, length). ValueError where a record runs past the set's end."""
+    position = start
+    while end - position >= max(min_length, 1):
+        fields = []
+        for length in lengths:
+            if length == VARIABLE:
+                if position >= end:
+                    raise ValueError("variable-length field past the end of the set")
+                length = data[position]
+                position += 1
+                if length == 255:
+                    if position + 2 > end:
+                        raise ValueError("variable-length field past the end of the set")
+                    length = int.from_bytes(data[position:position + 2], "big")
+                    position += 2
+            if position + length > end:
+                raise ValueError("record runs past the end of the set")
+            fields.append((position, length))
+            position += length
+        yield fields
 
 
 def _raw_format(length: int, conversion: str | None) -> str:

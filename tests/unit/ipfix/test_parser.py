@@ -334,6 +334,13 @@ def test_truncated_variable_length_record_is_malformed():
     assert core.stats()["malformed"] == 1
 
 
+def test_an_options_record_whose_long_length_prefix_is_cut_is_malformed():
+    options = ipfix_set(3, options_template_record(300, [field(149, 4)], [field(82, 0xFFFF)]))
+    core = CollectorCore()
+    feed(core, ipfix_message(options, ipfix_set(300, u(0, 4) + u(255, 1) + u(1, 1))))
+    assert core.stats()["malformed"] == 1
+
+
 def test_sets_before_a_broken_one_are_kept():
     core = CollectorCore()
     message = ipfix_message(basic_template(), basic_data()) + b"\x01\x00\x00\x09"
