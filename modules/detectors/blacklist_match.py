@@ -14,17 +14,15 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from unirec.ipaddr import raw_from_packed
-
 from .blacklist_files import Entry
+from .prefix_set import network_bounds
 
 TOP = 1 << 128
 
 
 def _bounds(entry: Entry) -> tuple[int, int]:
-    first = int.from_bytes(raw_from_packed(entry.network.network_address.packed), "big")
-    last = int.from_bytes(raw_from_packed(entry.network.broadcast_address.packed), "big")
-    return first, last
+    first, last = network_bounds(entry.network)
+    return int.from_bytes(first, "big"), int.from_bytes(last, "big")
 
 
 class BlacklistTable:

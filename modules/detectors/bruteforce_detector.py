@@ -42,7 +42,7 @@ from unirec import RecordBatch
 from unirec.ipaddr import IP_NULL, text_from_raw
 
 from . import bruteforce_anyport as any_port
-from .alerts import alert_batch
+from .alerts import send_alerts
 from .bruteforce_hosts import Host, Limits, Tally
 from .bruteforce_services import BUILTIN, Service, parse_service
 from .bruteforce_whitelist import Whitelist
@@ -298,9 +298,8 @@ class BruteforceDetector(Module):
         host.tally = Tally()
 
     def _send(self) -> None:
-        if self.alerts:
-            self.emit(alert_batch(self.output_template(), self.alerts))
-            self.alerts = []
+        send_alerts(self, self.alerts)
+        self.alerts = []
 
     def finish(self) -> None:
         for host in self.hosts.values():

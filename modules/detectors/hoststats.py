@@ -25,7 +25,7 @@ from libtrap_py.module import Module, param
 from unirec import RecordBatch
 from unirec.ipaddr import text_from_raw
 
-from .alerts import alert_batch
+from .alerts import send_alerts
 from .flow_columns import FLOW_FIELDS, optional
 from .hoststats_config import HostStatsConfig, load_config
 from .hoststats_profile import HostTable
@@ -127,9 +127,7 @@ class HostStats(Module):
         return alert
 
     def _send(self, alerts: list[dict]) -> None:
-        if alerts:
-            self.events_sent += len(alerts)
-            self.emit(alert_batch(self.output_template(), alerts))
+        self.events_sent += send_alerts(self, alerts)
 
     def finish(self) -> None:
         self._send(self._expire(self.table.all_live()))

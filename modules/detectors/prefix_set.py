@@ -24,7 +24,8 @@ def parse_network(text: str) -> Network:
         raise ValueError(f"bad address or prefix {text!r}") from None
 
 
-def _bounds(network: Network) -> tuple[bytes, bytes]:
+def network_bounds(network: Network) -> tuple[bytes, bytes]:
+    """The first and last address of `network`, in the 16-byte ipaddr form."""
     return (raw_from_packed(network.network_address.packed),
             raw_from_packed(network.broadcast_address.packed))
 
@@ -36,7 +37,7 @@ class PrefixSet:
         nets = [n if isinstance(n, ipaddress.IPv4Network | ipaddress.IPv6Network)
                 else parse_network(n) for n in networks]
         merged: list[list[bytes]] = []
-        for start, end in sorted(_bounds(n) for n in nets):
+        for start, end in sorted(network_bounds(n) for n in nets):
             if merged and start <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], end)
             else:

@@ -6,16 +6,15 @@ import ipaddress
 
 import numpy as np
 
+from unirec.ipaddr import raw_from_packed
+
 NS = 1_000_000_000
 T0 = 1_700_000_000 * NS
 
 
 def addresses(values) -> np.ndarray:
     """ipaddr column from ints (IPv4) or text."""
-    raw = []
-    for value in values:
-        packed = ipaddress.ip_address(value).packed
-        raw.append(b"\0" * 8 + packed + b"\xff" * 4 if len(packed) == 4 else packed)
+    raw = [raw_from_packed(ipaddress.ip_address(value).packed) for value in values]
     return np.frombuffer(b"".join(raw), dtype="V16")
 
 
