@@ -109,18 +109,18 @@ class DdosDetector(Module):
         src, dst = batch.column("SRC_IP"), batch.column("DST_IP")
         tf, tl = batch.column("TIME_FIRST"), batch.column("TIME_LAST")
         octets = batch.column("BYTES").astype(np.float64)
-        victim_keys = address_keys(dst, p.dst_prefix, p.dst_prefix6)
+        victims = mask_addresses(dst, p.dst_prefix, p.dst_prefix6)   # masked once, keyed once
+        victim_keys = address_keys(victims)
         alerts = []
         if self.reference is not None:
-            floods = self.reference.add(victim_keys, mask_addresses(dst, p.dst_prefix,
-                                                                    p.dst_prefix6),
+            floods = self.reference.add(victim_keys, victims,
                                         address_keys(src, p.src_prefix, 64), tf, tl, octets)
             alerts += self._reference_alerts(floods)
-        rows = self._rows(batch, src, dst, victim_keys, tf, tl, octets)
+        rows = self._rows(batch, src, dst, victims, victim_keys, tf, tl, octets)
         alerts += [self._alert(report) for report in self.engine.add(rows)]
         self._send(alerts)
 
-    def _rows(self, batch, src, dst, victim_keys, tf, tl, octets) -> FlowRows:
+    def _rows(self, batch, src, dst, victims, victim_keys, tf, tl, octets) -> FlowRows:
         p = self.params
         packets = batch.column("PACKETS")
         sport, dport = batch.column("SRC_PORT"), batch.column("DST_PORT")
@@ -131,16 +131,15 @@ class DdosDetector(Module):
         parts = []
         if len(flood):
             parts.append(FlowRows(
-                vkey=victim_keys[flood], victim=mask_addresses(dst[flood], p.dst_prefix,
-                                                               p.dst_prefix6),
+                vkey=victim_keys[flood], victim=victims[flood],
                 skey=address_keys(src[flood]), source=src[flood], tf=tf[flood], tl=tl[flood],
                 packets=packets[flood], bytes=octets[flood], flows=np.ones(len(flood)),
                 cls=cls[flood], sport=sport[flood], dport=dport[flood], proto=proto[flood],
                 kind=np.full(len(flood), VOLUME), reply=np.isin(cls[flood], REPLY_CLASSES)))
         if len(asks):
+            asking = mask_addresses(src[asks], p.dst_prefix, p.dst_prefix6)
             parts.append(FlowRows(
-                vkey=address_keys(src[asks], p.dst_prefix, p.dst_prefix6),
-                victim=mask_addresses(src[asks], p.dst_prefix, p.dst_prefix6),
+                vkey=address_keys(asking), victim=asking,
                 skey=address_keys(dst[asks]), source=dst[asks], tf=tf[asks], tl=tl[asks],
                 packets=packets[asks], bytes=octets[asks], flows=np.ones(len(asks)),
                 cls=np.zeros(len(asks)), sport=dport[asks], dport=sport[asks],
