@@ -10,11 +10,8 @@ StreamError, and the connection is closed.
 
 from __future__ import annotations
 
-import struct
+from .parser import PAIR, V9_HEADER, Malformed, message_length
 
-from .parser import V5_HEADER, V5_RECORD_LENGTH, V9_HEADER
-
-_PAIR = struct.Struct(">HH")
 MAX_BUFFERED = 1 << 20
 
 
@@ -32,19 +29,12 @@ class StreamFramer:
         data = self.buffer + chunk if self.buffer else chunk
         position, size, out = 0, len(data), []
         while size - position >= 4:
-            first, second = _PAIR.unpack_from(data, position)
-            if first == 10:
-                if second < 16:
-                    raise StreamError(f"IPFIX message length {second} < 16")
-                if size - position < second:
-                    break
-                out.append((data, position, position + second))
-                position += second
-                self.v9_header = None
-            elif first == 5:
-                length = V5_HEADER.size + second * V5_RECORD_LENGTH
-                if not 1 <= second <= 30:
-                    raise StreamError(f"NetFlow v5 count {second}")
+            first, second = PAIR.unpack_from(data, position)
+            if first in (10, 5):
+                try:
+                    length = message_length(data, position)
+                except Malformed as exc:
+                    raise StreamError(str(exc)) from None
                 if size - position < length:
                     break
                 out.append((data, position, position + length))

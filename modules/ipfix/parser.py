@@ -49,15 +49,17 @@ class Handler(Protocol):
     def on_unknown_set(self, odid: int, set_id: int) -> None: ...
 
 
-def message_length(data: bytes, start: int, available: int) -> int | None:
-    """Length of the message starting at `start` as its header tells (None: header not there
-    yet). IPFIX and v5 only: a v9 header does not give the message length."""
-    if available < 4:
-        return None
+def message_length(data: bytes, start: int) -> int:
+    """Length of the IPFIX or v5 message whose header (4 bytes at least) starts at `start`,
+    as the header tells it (a v9 header does not give it); Malformed: no sane length."""
     version, second = PAIR.unpack_from(data, start)
     if version == 10:
+        if second < 16:
+            raise Malformed(f"IPFIX message length {second} < 16")
         return second
     if version == 5:
+        if not 1 <= second <= 30:
+            raise Malformed(f"NetFlow v5 count {second}")
         return V5_HEADER.size + second * V5_RECORD_LENGTH
     raise Malformed(f"no message length for version {version}")
 
