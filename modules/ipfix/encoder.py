@@ -127,7 +127,7 @@ class IpfixEncoder:
         messages: list[bytes] = []
         first_templates = with_templates
         for template, records in self._groups(batch):
-            data = records.tobytes()
+            data = memoryview(records).cast("B")      # sliced without copies below
             length = template.record_length
             position = 0
             while position < len(data):
