@@ -267,13 +267,15 @@ class EpisodeEngine:
     def _close_idle(self, now: int) -> list[Report]:
         """Close the episodes that flow time `now` has left behind, so that a later burst
         starts an episode of its own."""
-        wait = max(self.idle_ns, self.delay_ns)
-        due = [key for key, episode in self.episodes.items() if episode.start is not None
-               and now >= (episode.last_warm + 1) * self.bin_ns + wait]  # type: ignore[operator]
-        for key in due:
-            if not self.episodes[key].event_id:
-                self.episodes[key].event_id = self._event_id(self.episodes[key])
+        due = [key for key, episode in self.episodes.items()
+               if episode.start is not None and self._idle(episode, now)]
         return [self._close(key) for key in due]
+
+    def _idle(self, episode: Episode, now: int) -> bool:
+        """Has flow time `now` left the started `episode` behind (no warm bin for the idle
+        time, nor for the delay)?"""
+        end = (episode.last_warm + 1) * self.bin_ns  # type: ignore[operator]
+        return now >= end + max(self.idle_ns, self.delay_ns)
 
     def _candidates(self, rows, bins, cells, volume) -> list[tuple[int, bytes]]:
         selected = np.flatnonzero(volume)
@@ -339,8 +341,7 @@ class EpisodeEngine:
             if not episode.event_id:
                 episode.event_id = self._event_id(episode)
                 episode.last_report = self.now
-            end = (episode.last_warm + 1) * self.bin_ns  # type: ignore[operator]
-            if self.now >= end + max(self.idle_ns, self.delay_ns):
+            if self._idle(episode, self.now):
                 reports.append(self._close(key))
             elif self.report_ns and self.now - episode.last_report >= self.report_ns:
                 episode.last_report = self.now
