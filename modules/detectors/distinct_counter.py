@@ -50,6 +50,7 @@ class DistinctCounter:
         self.after_report, self.toggle = after_report, toggle
         self.entries: dict[bytes, Entry] = {}
         self.single: dict[bytes, tuple] = {}     # key -> (value, first, last, flags)
+        self._next_prune: int | None = None
 
     def __len__(self) -> int:
         return len(self.entries) + len(self.single)
@@ -100,6 +101,16 @@ class DistinctCounter:
         entry.reported = len(entry.seen)
         entry.first, entry.flags, entry.samples = entry.last, 0, []
         return report
+
+    def advance(self, now: int, every_ns: int) -> list[Report]:
+        """Flow time is `now`: prune every `every_ns` of it (the first time, `every_ns` after
+        the first call)."""
+        if self._next_prune is None:
+            self._next_prune = now + every_ns
+        elif now >= self._next_prune:
+            self._next_prune = now + every_ns
+            return self.prune(now)
+        return []
 
     def prune(self, now: int) -> list[Report]:
         """Forget the keys idle at `now`; trailing reports of those reported before."""

@@ -95,7 +95,6 @@ class HaddrscanDetector(Module):
         self.sweeps = DistinctCounter(p.idle * NS, samples=SAMPLES,
                                       after_report="clear" if p.classic else "keep")
         self.now = 0
-        self.next_prune: int | None = None
 
     def on_batch(self, batch: RecordBatch, index: int) -> None:
         if not batch.length:
@@ -114,11 +113,7 @@ class HaddrscanDetector(Module):
                                                                "TIME_LAST")),
                     [0] * rows.size, rows.tolist(), threshold)
         self.now = latest(batch, self.now)
-        if self.next_prune is None:
-            self.next_prune = self.now + self.params.prune * NS
-        elif self.now >= self.next_prune:
-            reports += self.sweeps.prune(self.now)
-            self.next_prune = self.now + self.params.prune * NS
+        reports += self.sweeps.advance(self.now, self.params.prune * NS)
         self._send(reports)
 
     def finish(self) -> None:

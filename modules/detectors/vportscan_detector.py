@@ -103,7 +103,6 @@ class VportscanDetector(Module):
         self.pairs = DistinctCounter(p.idle * NS, after_report="drop" if p.classic else "keep",
                                      toggle=p.classic)
         self.now = 0
-        self.next_prune: int | None = None
 
     def on_batch(self, batch: RecordBatch, index: int) -> None:
         if not batch.length:
@@ -122,11 +121,7 @@ class VportscanDetector(Module):
                                                                "TCP_FLAGS")),
                     rows.tolist(), threshold)
         self.now = latest(batch, self.now)
-        if self.next_prune is None:
-            self.next_prune = self.now + self.params.prune * NS
-        elif self.now >= self.next_prune:
-            reports += self.pairs.prune(self.now)
-            self.next_prune = self.now + self.params.prune * NS
+        reports += self.pairs.advance(self.now, self.params.prune * NS)
         self._send(reports, batch)
 
     def finish(self) -> None:
