@@ -168,22 +168,18 @@ class ReferenceAmplification:
         victim = np.where(q, src[chosen], dst[chosen])
         port = np.where(q, dport[chosen], sport[chosen]).astype(np.uint64)
         key = mix(address_keys(reflector), 1) ^ mix(address_keys(victim), 2) ^ mix(port, 3)
-        slots, fresh = self.index.lookup_fresh(key)
+        slots, fresh, first_rows = self.index.lookup_fresh(key)
         self._grow(len(self.index))
         tf_c, tl_c = tf[chosen], tl[chosen]
         if len(fresh):
-            order = np.argsort(slots, kind="stable")
-            firsts, at = np.unique(slots[order], return_index=True)
-            rows = order[at][np.isin(firsts, fresh)]
-            new = slots[rows]
-            self.first[new] = tf_c[rows]
-            self.last[new] = 0
-            self.totals[new] = 0
-            self.reported[new] = 0
-            self.event_ids[new] = 0
-            self.due[new] = False
-            self.reflectors[new], self.victims[new] = reflector[rows], victim[rows]
-            self.port_of[new] = port[rows].astype(np.int64)
+            self.first[fresh] = tf_c[first_rows]
+            self.last[fresh] = 0
+            self.totals[fresh] = 0
+            self.reported[fresh] = 0
+            self.event_ids[fresh] = 0
+            self.due[fresh] = False
+            self.reflectors[fresh], self.victims[fresh] = reflector[first_rows], victim[first_rows]
+            self.port_of[fresh] = port[first_rows].astype(np.int64)
         direction = np.where(q, QUERY, RESPONSE).astype(np.intp)
         by, pk = octets[chosen].astype(np.int64), packets[chosen].astype(np.int64)
         np.add.at(self.totals, (slots, direction, 0), 1)

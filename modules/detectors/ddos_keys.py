@@ -106,13 +106,15 @@ class KeyIndex:
         slot = int(self._find_unique(np.array([key], dtype=np.uint64))[0])
         return None if slot < 0 else slot
 
-    def lookup_fresh(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Slots of `keys`, creating missing ones; also the slots created by this call."""
-        unique, inverse = np.unique(np.asarray(keys, dtype=np.uint64), return_inverse=True)
+    def lookup_fresh(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Slots of `keys`, creating missing ones; also the slots created by this call, and
+        for each of those the position in `keys` of its key's first occurrence."""
+        unique, first, inverse = np.unique(np.asarray(keys, dtype=np.uint64),
+                                           return_index=True, return_inverse=True)
         found = self._find_unique(unique)
         missing = np.flatnonzero(found < 0)
         if not len(missing):
-            return found[inverse], np.zeros(0, dtype=np.int64)
+            return found[inverse], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.intp)
         reused = [self.free.pop() for _ in range(min(len(self.free), len(missing)))]
         extra = len(missing) - len(reused)
         fresh = np.concatenate([np.array(reused, dtype=np.int64),
@@ -130,7 +132,7 @@ class KeyIndex:
         self.live += len(fresh)
         found[missing] = fresh
         self._add_level(new_keys, fresh)
-        return found[inverse], fresh
+        return found[inverse], fresh, first[missing]
 
     def _add_level(self, keys: np.ndarray, slots: np.ndarray) -> None:
         self.levels.append((keys, slots))

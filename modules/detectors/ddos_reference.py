@@ -111,11 +111,9 @@ class ReferenceDdos:
         if not keep.all():
             keys, victims, source_keys = keys[keep], victims[keep], source_keys[keep]
             first_w, last_w, octets = first_w[keep], last_w[keep], octets[keep]
-        slots, fresh = self.index.lookup_fresh(keys)
+        slots, fresh, first_rows = self.index.lookup_fresh(keys)
         self._grow(len(self.index))
-        if len(fresh):
-            new = np.isin(slots, fresh)
-            self.victims[slots[new]] = victims[new]
+        self.victims[fresh] = victims[first_rows]
         span = last_w - first_w + 1
         share = octets / span
         bit = mix(source_keys, 0xDD05) >> np.uint64(64 - 9)

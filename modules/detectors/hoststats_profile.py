@@ -128,7 +128,7 @@ class HostTable:
         return self.index.live
 
     def _slots(self, column: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        slots, fresh = self.index.lookup_fresh(keys)
+        slots, fresh, first_rows = self.index.lookup_fresh(keys)
         self._grow(len(self.index))
         if len(fresh):
             self.counters[fresh] = 0
@@ -138,9 +138,7 @@ class HostTable:
                                                self.next_generation + len(fresh))
             self.next_generation += len(fresh)
             self.live[fresh] = True
-            first_rows = np.unique(slots, return_index=True)
-            new_rows = first_rows[1][np.isin(first_rows[0], fresh)]
-            self.addresses[slots[new_rows]] = column[new_rows]
+            self.addresses[fresh] = column[first_rows]
         return slots
 
     def update(self, src, dst, sport, dport, proto, packets, octets, tcp_flags, tf, tl,

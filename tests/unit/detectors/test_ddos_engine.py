@@ -30,13 +30,14 @@ def test_address_keys_and_prefixes():
 
 def test_key_index_assigns_reuses_and_compacts():
     index = KeyIndex()
-    slots, fresh = index.lookup_fresh(np.array([5, 7, 5, 9], dtype=np.uint64))
+    slots, fresh, first_rows = index.lookup_fresh(np.array([5, 7, 5, 9], dtype=np.uint64))
     assert slots[0] == slots[2] and len(set(slots.tolist())) == 3 and len(fresh) == 3
-    again, fresh = index.lookup_fresh(np.array([9, 7], dtype=np.uint64))
+    assert slots[first_rows].tolist() == fresh.tolist() and sorted(first_rows) == [0, 1, 3]
+    again, fresh, _ = index.lookup_fresh(np.array([9, 7], dtype=np.uint64))
     assert again.tolist() == [slots[3], slots[1]] and len(fresh) == 0
     index.remove([slots[1]])
     assert index.find(np.array([7, 5], dtype=np.uint64)).tolist() == [-1, slots[0]]
-    reused, fresh = index.lookup_fresh(np.array([11], dtype=np.uint64))
+    reused, fresh, _ = index.lookup_fresh(np.array([11], dtype=np.uint64))
     assert reused[0] == slots[1] and fresh.tolist() == [slots[1]]
     keep = np.ones(len(index), dtype=bool)
     keep[slots[0]] = False
