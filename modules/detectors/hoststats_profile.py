@@ -121,7 +121,6 @@ class HostTable:
         self.last = grown(get("last"), (), np.int64)
         self.generation = grown(get("generation"), (), np.uint64)
         self.addresses = grown(get("addresses"), (), "V16")
-        self.live = grown(get("live"), (), bool)
         self.capacity = size
 
     def __len__(self) -> int:
@@ -137,7 +136,6 @@ class HostTable:
             self.generation[fresh] = np.arange(self.next_generation,
                                                self.next_generation + len(fresh))
             self.next_generation += len(fresh)
-            self.live[fresh] = True
             self.addresses[fresh] = column[first_rows]
         return slots
 
@@ -218,24 +216,23 @@ class HostTable:
     def expired(self, now: int, inactive_ns: int, active_ns: int) -> np.ndarray:
         self.flush()
         n = len(self.index)
-        live = self.live[:n]
-        due = live & ((now - self.last[:n] >= inactive_ns) | (now - self.first[:n] >= active_ns))
+        due = self.index.slot_live[:n] & ((now - self.last[:n] >= inactive_ns)
+                                          | (now - self.first[:n] >= active_ns))
         return np.flatnonzero(due)
 
     def oldest(self, count: int) -> np.ndarray:
         self.flush()
         n = len(self.index)
-        candidates = np.flatnonzero(self.live[:n])
+        candidates = np.flatnonzero(self.index.slot_live[:n])
         order = np.argsort(self.last[candidates], kind="stable")
         return candidates[order[:count]]
 
     def all_live(self) -> np.ndarray:
         self.flush()
-        return np.flatnonzero(self.live[:len(self.index)])
+        return np.flatnonzero(self.index.slot_live[:len(self.index)])
 
     def remove(self, slots: np.ndarray) -> None:
         self.flush()
-        self.live[slots] = False
         self.index.remove(slots)
 
     def column(self, name: str, slots: np.ndarray) -> np.ndarray:
