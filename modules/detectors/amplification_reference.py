@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ddos_keys import KeyIndex, address_keys, mix
+from .ddos_keys import KeyIndex, address_keys, grow_slot_arrays, mix
 
 NS = 1_000_000_000
 BYTES_MAX = 5000
@@ -120,30 +120,14 @@ class ReferenceAmplification:
         self.next_cleanup = 0
 
     def _grow(self, needed: int) -> None:
-        if needed <= self.capacity:
-            return
-        size = max(needed, 2 * self.capacity)
-        old = self.capacity
-
-        def grown(array, shape, dtype):
-            new = np.zeros((size, *shape), dtype=dtype)
-            if array is not None:
-                new[:old] = array
-            return new
-
-        get = self.__dict__.get
-        self.first = grown(get("first"), (), np.int64)
-        self.last = grown(get("last"), (), np.int64)
-        self.totals = grown(get("totals"), (2, 3), np.int64)     # [direction][flows, B, pk]
-        self.reported = grown(get("reported"), (2, 3), np.int64)
-        self.event_ids = grown(get("event_ids"), (), np.int64)
-        self.reflectors = grown(get("reflectors"), (), "V16")
-        self.victims = grown(get("victims"), (), "V16")
-        self.port_of = grown(get("port_of"), (), np.int64)
-        self.due = grown(get("due"), (), bool)
-        self.due_first = grown(get("due_first"), (), np.int64)
-        self.due_last = grown(get("due_last"), (), np.int64)
-        self.capacity = size
+        if needed > self.capacity:
+            self.capacity = max(needed, 2 * self.capacity)
+            grow_slot_arrays(self, self.capacity, {
+                "first": ((), np.int64), "last": ((), np.int64),
+                "totals": ((2, 3), np.int64),           # [direction][flows, bytes, packets]
+                "reported": ((2, 3), np.int64), "event_ids": ((), np.int64),
+                "reflectors": ((), "V16"), "victims": ((), "V16"), "port_of": ((), np.int64),
+                "due": ((), bool), "due_first": ((), np.int64), "due_last": ((), np.int64)})
 
     def add(self, src, dst, sport, dport, tf, tl, octets, packets) -> list[PairReport]:
         if not len(src):

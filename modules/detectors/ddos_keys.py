@@ -70,6 +70,20 @@ def mix(keys: np.ndarray, salt: int = 0) -> np.ndarray:
     return value * GOLDEN
 
 
+def grow_slot_arrays(owner, size: int, layout: dict[str, tuple]) -> None:
+    """Give `owner` an attribute per entry of `layout` (name -> (shape of one slot, dtype,
+    and optionally the fill value of new slots, else 0)): an array of `size` slots that keeps
+    what the owner's current array of that name holds."""
+    for name, (shape, dtype, *fill) in layout.items():
+        old = getattr(owner, name, None)
+        new = np.zeros((size, *shape), dtype=dtype)
+        if fill:
+            new[:] = fill[0]
+        if old is not None:
+            new[:len(old)] = old
+        setattr(owner, name, new)
+
+
 class KeyIndex:
     """uint64 key -> dense slot (0, 1, 2...), looked up for a whole array of keys with binary
     searches (no Python loop per key): the keys live in a few sorted levels, merged as they grow

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ddos_keys import KeyIndex, mix
+from .ddos_keys import KeyIndex, grow_slot_arrays, mix
 from .ddos_sketch import linear_count
 
 NS = 1_000_000_000
@@ -27,6 +27,17 @@ WINDOW_NS = 60 * NS
 HISTORY = 7
 DELAY_NS = 90 * NS
 WORDS = 8                      # 512 bits
+# per destination slot: (shape of one slot, dtype)
+_SLOT_ARRAYS = {
+    "bytes": ((HISTORY,), np.float64), "bits": ((HISTORY, WORDS), np.uint64),
+    "victims": ((), "V16"), "run_bytes": ((), np.float64), "run_sources": ((), np.float64),
+    "run_count": ((), np.int64), "prev_ok": ((), bool), "flood": ((), bool),
+    "orig_bytes": ((), np.float64), "orig_sources": ((), np.float64),
+    "flood_first": ((), np.int64), "flood_last": ((), np.int64),
+    "flood_bytes": ((), np.float64), "flood_sources": ((), np.float64),
+    "flood_windows": ((), np.int64), "last_report": ((), np.int64), "seq": ((), np.int64),
+    "snapshots": ((HISTORY, 3), np.float64),          # running sums
+}
 
 
 @dataclass
@@ -65,38 +76,9 @@ class ReferenceDdos:
         self.now = 0
 
     def _grow(self, needed: int) -> None:
-        if needed <= self.capacity:
-            return
-        size = max(needed, 2 * self.capacity)
-
-        def grown(old, shape, dtype, fill=0):
-            new = np.zeros((size, *shape), dtype=dtype)
-            if fill:
-                new[:] = fill
-            if old is not None:
-                new[:len(old)] = old
-            return new
-
-        get = self.__dict__.get
-        self.bytes = grown(get("bytes"), (HISTORY,), np.float64)
-        self.bits = grown(get("bits"), (HISTORY, WORDS), np.uint64)
-        self.victims = grown(get("victims"), (), "V16")
-        self.run_bytes = grown(get("run_bytes"), (), np.float64)
-        self.run_sources = grown(get("run_sources"), (), np.float64)
-        self.run_count = grown(get("run_count"), (), np.int64)
-        self.prev_ok = grown(get("prev_ok"), (), bool)
-        self.flood = grown(get("flood"), (), bool)
-        self.orig_bytes = grown(get("orig_bytes"), (), np.float64)
-        self.orig_sources = grown(get("orig_sources"), (), np.float64)
-        self.flood_first = grown(get("flood_first"), (), np.int64)
-        self.flood_last = grown(get("flood_last"), (), np.int64)
-        self.flood_bytes = grown(get("flood_bytes"), (), np.float64)
-        self.flood_sources = grown(get("flood_sources"), (), np.float64)
-        self.flood_windows = grown(get("flood_windows"), (), np.int64)
-        self.last_report = grown(get("last_report"), (), np.int64)
-        self.seq = grown(get("seq"), (), np.int64)
-        self.snapshots = grown(get("snapshots"), (HISTORY, 3), np.float64)  # running sums
-        self.capacity = size
+        if needed > self.capacity:
+            self.capacity = max(needed, 2 * self.capacity)
+            grow_slot_arrays(self, self.capacity, _SLOT_ARRAYS)
 
     # --- input ------------------------------------------------------------------------------
     def add(self, keys: np.ndarray, victims: np.ndarray, source_keys: np.ndarray,
@@ -272,10 +254,7 @@ class ReferenceDdos:
         if keep.all():
             return
         kept = self.index.compact(keep)
-        for name in ("bytes", "bits", "victims", "run_bytes", "run_sources", "run_count",
-                     "prev_ok", "flood", "orig_bytes", "orig_sources", "flood_first",
-                     "flood_last", "flood_bytes", "flood_sources", "flood_windows",
-                     "last_report", "seq", "snapshots"):
+        for name in _SLOT_ARRAYS:
             array = getattr(self, name)
             array[:len(kept)] = array[kept]
             array[len(kept):n] = np.zeros(1, dtype=array.dtype)

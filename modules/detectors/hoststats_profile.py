@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ddos_keys import KeyIndex, KeySet, address_keys, mix
+from .ddos_keys import KeyIndex, KeySet, address_keys, grow_slot_arrays, mix
 from .flow_columns import ACK, FIN, PSH, RST, SYN, URG
 
 REQ_FLAG, RSP_FLAG = 0x01, 0x02          # UniRec DIRECTION_FLAGS bits
@@ -102,26 +102,12 @@ class HostTable:
         self._grow(4096)
 
     def _grow(self, needed: int) -> None:
-        if needed <= self.capacity:
-            return
-        size = max(needed, 2 * self.capacity)
-        old = self.capacity
-
-        def grown(array, shape, dtype, fill=0):
-            new = np.zeros((size, *shape), dtype=dtype)
-            if fill:
-                new[:] = fill
-            if array is not None:
-                new[:old] = array
-            return new
-
-        get = self.__dict__.get
-        self.counters = grown(get("counters"), (len(NAMES),), np.float64)
-        self.first = grown(get("first"), (), np.int64, np.iinfo(np.int64).max)
-        self.last = grown(get("last"), (), np.int64)
-        self.generation = grown(get("generation"), (), np.uint64)
-        self.addresses = grown(get("addresses"), (), "V16")
-        self.capacity = size
+        if needed > self.capacity:
+            self.capacity = max(needed, 2 * self.capacity)
+            grow_slot_arrays(self, self.capacity, {
+                "counters": ((len(NAMES),), np.float64),
+                "first": ((), np.int64, np.iinfo(np.int64).max), "last": ((), np.int64),
+                "generation": ((), np.uint64), "addresses": ((), "V16")})
 
     def __len__(self) -> int:
         return self.index.live
