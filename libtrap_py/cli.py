@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import select
 import signal
 import sys
 import traceback
@@ -67,6 +68,17 @@ def _setup_logging(verbose: int) -> None:
                         format="%(asctime)s %(name)s %(levelname)s: %(message)s")
 
 
+def _stdout_reader_gone() -> bool:
+    """True when stdout is a pipe whose reader has closed it (Linux reports POLLERR on the
+    write end then); False for a live pipe, a file or a terminal."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):   # no stdout, or no poll on this system
+        return False
+
+
 def _end_process(code: int) -> None:
     """Exit without the interpreter's teardown, which frees every imported module one by one
     (30-40 ms: a fifth of a short run). Nothing is left to lose by then: Runner.run has closed
@@ -102,7 +114,11 @@ def module_command(module_cls: type[Module]) -> click.Command:
                     logging.getLogger(module_cls.name).warning("%s", warning)
             runner = Runner(module_cls(params), inputs, outputs)
             code = runner.run()
-        except BrokenPipeError:   # the reader of our stdout went away (`| head`): not an error
+        except BrokenPipeError as exc:
+            if not _stdout_reader_gone():     # some other pipe: an error like any other
+                click.echo(f"error: {module_cls.name}: {exc}", err=True)
+                sys.exit(1)
+            # the reader of our stdout went away (`| head`): not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
         except (TrapError, UnirecError, ValueError, OSError) as exc:
