@@ -84,14 +84,28 @@ def test_ctrl_c_while_reading_a_large_capture_is_a_clean_stop(spawn, shared_data
     capture = str(shared_data / "pcaps/bench/ndpi_mix_102k.pcap")
     out = tmp_path / "flows.trapcap"
     meter = spawn("nemea", "flow_meter", "-v", *["-r", capture] * 8, "-i", f"f:{out}")
+    walkers: list[int] = []
+
+    def walking() -> bool:
+        walkers[:] = [child.pid for child in child_processes(meter.pid)
+                      if "pcap_walk" in child.command]
+        return bool(walkers)
+
     wait_until(lambda: (socket_dir / f"trap-service_{meter.pid}.sock").exists()  # it runs
-               and any("pcap_walk" in child.command for child in child_processes(meter.pid)),
-               timeout=20)
+               and walking(), timeout=20)
     meter.signal(signal.SIGINT)
     assert meter.wait(30) == 0, meter.stderr
+    wait_until(lambda: all(_state(pid) in ("Z", "gone") for pid in walkers))   # none left
     assert "error" not in meter.stderr.lower(), meter.stderr
     assert len(_logged(spawn, out)) > 1
 
+
+
+def _state(pid: int) -> str:
+    """The process state /proc gives (Z: exited, not yet waited for), or "gone"."""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+    return "gone"
 
 
 def _walkers_of(size: int) -> list[str]:
