@@ -114,14 +114,11 @@ def module_command(module_cls: type[Module]) -> click.Command:
                     logging.getLogger(module_cls.name).warning("%s", warning)
             runner = Runner(module_cls(params), inputs, outputs)
             code = runner.run()
-        except BrokenPipeError as exc:
-            if not _stdout_reader_gone():     # some other pipe: an error like any other
-                click.echo(f"error: {module_cls.name}: {exc}", err=True)
-                sys.exit(1)
-            # the reader of our stdout went away (`| head`): not an error
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
         except (TrapError, UnirecError, ValueError, OSError) as exc:
+            if isinstance(exc, BrokenPipeError) and _stdout_reader_gone():
+                # the reader of our stdout went away (`| head`): not an error
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(0)
             if verbose:
                 traceback.print_exc()
             click.echo(f"error: {module_cls.name}: {exc}", err=True)

@@ -39,14 +39,27 @@ class ChildProcess:
     command: str    # its arguments, space-separated
 
 
+def _stat_fields(pid: int | str) -> list[str]:
+    """/proc/PID/stat after the command name: state, parent pid, ..."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def process_state(pid: int) -> str:
+    """The state /proc gives `pid` (Z: exited, not yet waited for), or "gone"."""
+    try:
+        return _stat_fields(pid)[0]
+    except OSError:
+        return "gone"
+
+
 def child_processes(parent: int | None = None) -> list[ChildProcess]:
     """The children of `parent` (this process by default), read from /proc."""
     parent = os.getpid() if parent is None else parent
     found = []
     for entry in os.listdir("/proc"):
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+            fields = _stat_fields(entry)
             if int(fields[1]) != parent:
                 continue
             with open(f"/proc/{entry}/cmdline", "rb") as f:

@@ -12,7 +12,7 @@ import sys
 from modules.flow_meter.capture import read_packets
 from modules.flow_meter.flow_cache import FlowCache
 from modules.flow_meter.packet_parser import PacketParser
-from tests.conftest import child_processes, wait_until
+from tests.conftest import child_processes, process_state, wait_until
 from tests.integration.conftest import NEMEA
 
 
@@ -95,17 +95,9 @@ def test_ctrl_c_while_reading_a_large_capture_is_a_clean_stop(spawn, shared_data
                and walking(), timeout=20)
     meter.signal(signal.SIGINT)
     assert meter.wait(30) == 0, meter.stderr
-    wait_until(lambda: all(_state(pid) in ("Z", "gone") for pid in walkers))   # none left
+    wait_until(lambda: all(process_state(pid) in ("Z", "gone") for pid in walkers))   # none left
     assert "error" not in meter.stderr.lower(), meter.stderr
     assert len(_logged(spawn, out)) > 1
-
-
-
-def _state(pid: int) -> str:
-    """The process state /proc gives (Z: exited, not yet waited for), or "gone"."""
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0]
-    return "gone"
 
 
 def _walkers_of(size: int) -> list[str]:
