@@ -27,3 +27,17 @@ def open_input(spec: IfcSpec, required: DataFormat = ANY_UNIREC) -> InputInterfa
 
 def open_output(spec: IfcSpec) -> OutputInterface:
     return _load(_OUTPUTS[spec.kind])(spec)
+
+
+def uses_sockets(specs: list[IfcSpec]) -> bool:
+    return any(spec.kind in (IfcKind.TCP, IfcKind.UNIX) for spec in specs)
+
+
+def wait_readable(handles: list, timeout_ms: int) -> None:
+    """Returns when one of the socket inputs' poll handles is readable, or after timeout_ms."""
+    _load("zmq_wire:wait_readable")(handles, timeout_ms)
+
+
+def end_socket_context() -> None:
+    """Ends the sockets' shared context after their interfaces closed (see zmq_wire)."""
+    _load("zmq_wire:end_context")()

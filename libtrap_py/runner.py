@@ -8,18 +8,15 @@ import signal
 import time
 from dataclasses import replace
 
-import zmq
-
 from .errors import Terminated, TrapTimeout
 from .formats import ANY_UNIREC, DataFormat
 from .ifc_spec import IfcSpec
 from .input_base import InputInterface
-from .interfaces import open_input, open_output
+from .interfaces import end_socket_context, open_input, open_output, uses_sockets, wait_readable
 from .module import Module
 from .output_base import OutputInterface
 from .service import ServiceEndpoint
 from .stop_flag import STOP
-from .zmq_wire import context
 
 log = logging.getLogger(__name__)
 POLL_MS = 100
@@ -75,6 +72,7 @@ class Runner:
         self.module = module
         self.outputs: list[OutputInterface] = []
         self.inputs: list[InputInterface] = []
+        self._uses_sockets = uses_sockets([*input_specs, *output_specs])
         try:
             if module.output_timeout is not None:
                 output_specs = [replace(spec, timeout=module.output_timeout)
@@ -165,10 +163,7 @@ class Runner:
         if any(h is None for h in handles):   # an input waiting to reconnect
             time.sleep(0.01)
             return
-        poller = zmq.Poller()
-        for handle in handles:
-            poller.register(handle, zmq.POLLIN)
-        poller.poll(POLL_MS)
+        wait_readable(handles, POLL_MS)
 
     def _dispatch(self, message, index: int) -> None:
         module = self.module
@@ -204,4 +199,5 @@ class Runner:
                 output.close(0.1)
         if getattr(self, "service", None) is not None:
             self.service.close()
-        context().destroy(linger=2000)   # lets lingering sockets deliver what is in flight
+        if self._uses_sockets:
+            end_socket_context()

@@ -1,19 +1,25 @@
 """The service endpoint: every module answers statistics requests on
-`<socket dir>/trap-service_<PID>.sock`, from a background thread, as JSON."""
+`<socket dir>/trap-service_<PID>.sock`, a plain UNIX stream socket served by a background
+thread. A client sends one request word and a newline, and reads one JSON answer until the
+module closes the connection. Standard library only: a module whose interfaces are files
+never loads ZeroMQ."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import select
+import socket
 import threading
 from collections.abc import Callable
 
-import zmq
-
-from .zmq_wire import context, unix_socket_path
+from .socket_paths import unix_socket_path
 
 log = logging.getLogger(__name__)
 REQUESTS = ("stats", "info")
+CLIENT_SECONDS = 1.0       # a client that sends no request within this is dropped
+MAX_REQUEST = 256
 
 
 def service_path(pid: int):
@@ -26,67 +32,86 @@ class ServiceEndpoint:
     def __init__(self, pid: int, answers: dict[str, Callable[[], dict]]):
         self._answers = answers
         self._path = service_path(pid)
-        self._running = True
-        self._socket = context().socket(zmq.REP)
-        self._socket.setsockopt(zmq.LINGER, 0)
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._path.unlink(missing_ok=True)
-            self._socket.bind(f"ipc://{self._path}")
-        except (OSError, zmq.ZMQError) as exc:
+            self._listener.bind(str(self._path))
+            self._listener.listen(8)
+        except OSError as exc:
             log.warning("service endpoint %s not available: %s", self._path, exc)
-            self._socket.close(0)
-            self._running = False
+            self._listener.close()
+            self._thread = None
             return
-        # close() wakes the thread through this pair at once (no polling interval to wait out)
-        wake = f"inproc://service-wake-{id(self)}"
-        self._wake_receiver = context().socket(zmq.PAIR)
-        self._wake_receiver.bind(wake)
-        self._wake_sender = context().socket(zmq.PAIR)
-        self._wake_sender.setsockopt(zmq.LINGER, 0)
-        self._wake_sender.connect(wake)
+        self._wake_read, self._wake_write = os.pipe()   # close() wakes the thread at once
         self._thread = threading.Thread(target=self._serve, name="service", daemon=True)
         self._thread.start()
 
     def _serve(self) -> None:
-        poller = zmq.Poller()
-        poller.register(self._socket, zmq.POLLIN)
-        poller.register(self._wake_receiver, zmq.POLLIN)
+        poller = select.poll()
+        poller.register(self._listener, select.POLLIN)
+        poller.register(self._wake_read, select.POLLIN)
         while True:
-            ready = dict(poller.poll())
-            if self._wake_receiver in ready:
+            ready = {fd for fd, _ in poller.poll()}
+            if self._wake_read in ready:
                 return
-            request = self._socket.recv().decode("utf-8", "replace").strip()
-            answer = self._answers.get(request)
             try:
-                reply = answer() if answer else {"error": f"unknown request {request!r}, "
-                                                           f"use one of {', '.join(REQUESTS)}"}
-            except Exception as exc:
-                reply = {"error": f"{type(exc).__name__}: {exc}"}
-            self._socket.send(json.dumps(reply).encode())
+                connection, _ = self._listener.accept()
+            except OSError as exc:
+                log.debug("service endpoint: %s", exc)
+                continue
+            with connection:
+                try:
+                    connection.settimeout(CLIENT_SECONDS)
+                    connection.sendall(self._reply(_read_request(connection)))
+                except OSError as exc:
+                    log.debug("service endpoint client: %s", exc)
+
+    def _reply(self, request: str) -> bytes:
+        answer = self._answers.get(request)
+        try:
+            reply = answer() if answer else {"error": f"unknown request {request!r}, "
+                                                       f"use one of {', '.join(REQUESTS)}"}
+        except Exception as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        return json.dumps(reply).encode() + b"\n"
 
     def close(self) -> None:
-        if not self._running:
+        if self._thread is None:
             return
-        self._running = False
-        self._wake_sender.send(b"")
+        os.write(self._wake_write, b"x")
         self._thread.join(timeout=1)
-        for sock in (self._wake_sender, self._wake_receiver, self._socket):
-            sock.close(0)
+        self._thread = None
+        self._listener.close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
         self._path.unlink(missing_ok=True)
 
 
+def _read_request(connection: socket.socket) -> str:
+    data = b""
+    while b"\n" not in data and len(data) < MAX_REQUEST:
+        part = connection.recv(MAX_REQUEST)
+        if not part:
+            break
+        data += part
+    return data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+
+
 def query(pid: int, request: str = "stats", timeout_ms: int = 2000) -> dict:
-    """Ask the module with this PID; raises TimeoutError when it does not answer."""
-    sock = context().socket(zmq.REQ)
-    sock.setsockopt(zmq.LINGER, 0)
+    """Ask the module with this PID. Every failure is an OSError: FileNotFoundError when it has
+    no endpoint, TimeoutError when it does not answer in time, ConnectionError otherwise."""
+    path = service_path(pid)
+    if not path.exists():
+        raise FileNotFoundError(f"no service endpoint {path} (is PID {pid} a module?)")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout_ms / 1000)
+        try:
+            sock.connect(str(path))
+            sock.sendall(request.encode() + b"\n")
+            answer = b"".join(iter(lambda: sock.recv(65536), b""))
+        except TimeoutError:
+            raise TimeoutError(f"module {pid} did not answer within {timeout_ms} ms") from None
     try:
-        path = service_path(pid)
-        if not path.exists():
-            raise FileNotFoundError(f"no service endpoint {path} (is PID {pid} a module?)")
-        sock.connect(f"ipc://{path}")
-        sock.send(request.encode())
-        if not sock.poll(timeout_ms):
-            raise TimeoutError(f"module {pid} did not answer within {timeout_ms} ms")
-        return json.loads(sock.recv())
-    finally:
-        sock.close(0)
+        return json.loads(answer)
+    except ValueError:
+        raise ConnectionError(f"module {pid} sent no valid answer on {path}") from None

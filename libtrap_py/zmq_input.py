@@ -19,6 +19,7 @@ from .formats import ANY_UNIREC, DataFormat, FormatType
 from .ifc_spec import IfcKind, IfcSpec
 from .input_base import InputInterface
 from .message import Message
+from .socket_paths import check_socket_dir
 from .stop_flag import STOP
 from .zmq_wire import (
     BYE,
@@ -30,7 +31,6 @@ from .zmq_wire import (
     HELLO,
     RECONNECT_INTERVAL_MS,
     REFUSED,
-    check_socket_dir,
     context,
     endpoint,
 )

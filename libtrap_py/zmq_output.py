@@ -21,6 +21,7 @@ from .errors import TrapError
 from .formats import DataFormat
 from .ifc_spec import HALF_WAIT, NO_WAIT, WAIT, IfcKind, IfcSpec
 from .output_base import OutputInterface
+from .socket_paths import check_socket_dir, unix_socket_path
 from .stop_flag import STOP
 from .zmq_wire import (
     BYE,
@@ -31,9 +32,7 @@ from .zmq_wire import (
     HELLO,
     PING,
     REFUSED,
-    check_socket_dir,
     endpoint,
-    unix_socket_path,
 )
 
 log = logging.getLogger(__name__)

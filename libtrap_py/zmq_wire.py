@@ -8,26 +8,16 @@ wait (timeout=WAIT) instead of anything being dropped in a queue.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import zmq
 
 from .errors import TrapError
 from .ifc_spec import IfcKind, IfcSpec
+from .socket_paths import unix_socket_path
 
 HELLO, CREDIT, BYE = b"H", b"C", b"B"
 FORMAT, DATA, EOF, PING, REFUSED = b"F", b"D", b"E", b"P", b"R"
 CLIENT_WINDOW = 32            # batches a reader lets the writer send ahead
 RECONNECT_INTERVAL_MS = 20     # a reader started before its writer connects quickly
-
-
-def socket_dir() -> Path:
-    return Path(os.environ.get("TRAP_SOCKET_DIR", "/tmp"))
-
-
-def unix_socket_path(name: str) -> Path:
-    return socket_dir() / f"trap-{name}.sock"
 
 
 def endpoint(spec: IfcSpec) -> str:
@@ -39,15 +29,19 @@ def endpoint(spec: IfcSpec) -> str:
     raise TrapError(f"{spec.label}: not a socket interface")
 
 
-def check_socket_dir(spec: IfcSpec) -> None:
-    directory = socket_dir()
-    if not directory.is_dir():
-        raise TrapError(f"{spec.label}: socket directory {directory} does not exist "
-                        "(set TRAP_SOCKET_DIR)")
-    if spec.is_output and not os.access(directory, os.W_OK):
-        raise TrapError(f"{spec.label}: socket directory {directory} is not writable "
-                        "(set TRAP_SOCKET_DIR)")
-
-
 def context() -> zmq.Context:
     return zmq.Context.instance()
+
+
+def wait_readable(sockets: list, timeout_ms: int) -> None:
+    """Returns when one of the sockets has something to read, or after timeout_ms."""
+    poller = zmq.Poller()
+    for sock in sockets:
+        poller.register(sock, zmq.POLLIN)
+    poller.poll(timeout_ms)
+
+
+def end_context() -> None:
+    """Ends the ZeroMQ context once the sockets are closed; those still lingering get 2 s to
+    deliver what is in flight."""
+    context().destroy(linger=2000)

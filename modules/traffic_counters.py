@@ -34,7 +34,7 @@ import numpy as np
 from libtrap_py.ifc_spec import NO_WAIT
 from libtrap_py.message import Message
 from libtrap_py.module import Module
-from libtrap_py.zmq_wire import socket_dir
+from libtrap_py.socket_paths import socket_dir
 from unirec import RecordBatch
 
 log = logging.getLogger(__name__)

@@ -42,7 +42,7 @@ def run(start_process):
 def collector_stats(proc: Proc) -> dict | None:
     try:
         answer = query(proc.pid, "stats", 500)
-    except (OSError, TimeoutError):
+    except OSError:
         return None
     module = answer.get("module", {})
     return module if "records" in module else None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
 
 import numpy as np
 
 from libtrap_py.service import service_path
 from tests.conftest import wait_until
+from tests.integration.conftest import NEMEA
 from unirec import CsvFormatter, RecordBatch
 
 TEMPLATE = "uint64 BYTES,ipaddr SRC_IP,uint32 SEQ"
@@ -76,6 +78,15 @@ def test_service_endpoint_counts_and_sigterm_drains(spawn, socket_dir):
     assert reader.wait(10) == 0
     end = reader.last("end")
     assert end["eof"] and end["segments"] == [[0, total - 1]]
+
+
+def test_a_module_on_files_never_loads_zeromq(start_process, tmp_path):
+    write_csv(tmp_path / "in.csv", 100)
+    replay = start_process([sys.executable, "-X", "importtime", NEMEA, "logreplay",
+                            "-f", str(tmp_path / "in.csv"), "-i", f"f:{tmp_path / 'out'}"])
+    assert replay.wait(20) == 0, replay.stderr
+    assert "libtrap_py.service" in replay.stderr             # the endpoint ran, as always
+    assert "zmq" not in replay.stderr
 
 
 def test_info_on_a_pid_without_module_fails(spawn, socket_dir):
