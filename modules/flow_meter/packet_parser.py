@@ -627,8 +627,11 @@ class _ChunkParser:
 
     def _columns(self) -> PacketColumns:
         counters = self.owner.counters
-        use = np.flatnonzero(self.reason == 0)
-        rows = slice(None) if use.size == self.n else use  # all usable: views, no copies
+        usable = self.reason == 0
+        use = np.flatnonzero(usable)
+        # all usable: views, no copies; else a mask (numpy compresses by a mask faster than it
+        # gathers by an index, several times faster for the MAC addresses' 6-byte items)
+        rows = slice(None) if use.size == self.n else usable
         counts = np.bincount(self.reason, minlength=len(_REASON_NAMES))
         for code, name in enumerate(_REASON_NAMES):
             if name is not None and counts[code]:
@@ -645,7 +648,7 @@ class _ChunkParser:
             return _items(values, rows)
 
         return PacketColumns(
-            time_ns=self.times[use],  # a copy: self.times may be the reader's array
+            time_ns=self.times[usable],  # a copy: self.times may be the reader's array
             src_ip=_items(self.src_ip, rows),
             dst_ip=_items(self.dst_ip, rows),
             src_port=self.src_port[rows],
