@@ -19,9 +19,11 @@ def key_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     packets are one run, in capture order (the runs in no particular order); and per position
     of that order, whether a run starts there.
 
-    Keys are hashed to 64 bits and sorted by hash (stable); a hash shared by two different
-    keys is detected (every key is compared with the one before it in its run) and the chunk
-    is then grouped by the keys themselves (a dict)."""
+    Keys are hashed to 64 bits and sorted, stably, by the hash's upper 48 bits: three passes
+    over 16 bits each, which numpy sorts by radix, several times faster than a stable sort of
+    64-bit values. A hash shared by two different keys is detected (every key is compared
+    with the one before it in its run) and the chunk is then grouped by the keys themselves
+    (a dict)."""
     count, width = len(keys), keys.dtype.itemsize
     if width % 8:                              # whole 64-bit words, zero-padded
         padded = np.zeros((count, -(-width // 8) * 8), dtype=np.uint8)
@@ -30,10 +32,11 @@ def key_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     else:
         words = np.ascontiguousarray(keys).view(np.uint64).reshape(count, width // 8)
     hashes = key_hashes(words)
-    order = np.argsort(hashes, kind="stable")
-    ordered = hashes[order]
+    order = np.lexsort([(hashes >> np.uint64(shift)).astype(np.uint16) for shift in (16, 32, 48)])
+    ordered = hashes[order] >> np.uint64(16)
     new_key = np.r_[True, ordered[1:] != ordered[:-1]]
-    words = words[order]
+    rows = words.view(f"V{words.shape[1] * 8}")[:, 0][order]   # (whole rows move fastest)
+    words = rows.view(np.uint64).reshape(count, -1)
     unlike_before = np.flatnonzero(words[1:] != words[:-1]) // words.shape[1] + 1
     if not new_key[unlike_before].all():
         return _key_runs_by_dict(keys)                 # in a run, a key unlike the one before

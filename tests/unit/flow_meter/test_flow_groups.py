@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from modules.flow_meter import flow_groups
 from modules.flow_meter.flow_groups import key_runs
@@ -54,8 +55,14 @@ def test_keys_differing_in_one_byte_are_separate_runs():
     assert len(runs(keys)) == 40 and runs(keys) == by_dict(keys)
 
 
-def test_a_hash_collision_falls_back_to_grouping_by_the_keys(monkeypatch):
-    keys = random_keys(5, 3000, 200)
-    monkeypatch.setattr(flow_groups, "key_hashes",
-                        lambda words: np.zeros(len(words), dtype=np.uint64))
+def low_bits_only(words: np.ndarray) -> np.ndarray:
+    """Hashes that differ in their lowest 16 bits only, which the grouping does not sort by."""
+    return (words[:, -1] ^ words[:, -2]) & np.uint64(0xFFFF)
+
+
+@pytest.mark.parametrize("hashes", [lambda words: np.zeros(len(words), dtype=np.uint64),
+                                    low_bits_only])
+def test_a_hash_collision_falls_back_to_grouping_by_the_keys(monkeypatch, hashes):
+    keys = random_keys(5, 3000, 200, width=40)
+    monkeypatch.setattr(flow_groups, "key_hashes", hashes)
     assert runs(keys) == by_dict(keys)
