@@ -493,49 +493,43 @@ class _ChunkParser:
 
     # -- transport layer ------------------------------------------------------------------
 
-    def _transport(self, rows: np.ndarray) -> None:
+    def _transport(self) -> None:
+        """Ports, TCP flags, ICMP type and code, and where the payload starts, for every
+        packet at once: one 14-byte read at each packet's transport header covers them all
+        (TCP needs 14 bytes; the ports of UDP, UDP-Lite and SCTP are its first 4, ICMP's type
+        and code its first 2). Packets already dropped get values nobody reads (_columns
+        keeps the usable ones only)."""
         g, lens = self.g, self.lens
-        proto = self.proto[rows]
-        first = ~self.non_first[rows]
-        offset = self.l4[rows]
-        end = self.end[rows]
-        version = self.version[rows]
+        proto, offset, end, version = self.proto, self.l4, self.end, self.version
+        usable = self.reason == 0
+        first = usable & ~self.non_first
         tcp = first & (proto == 6)
         ports = first & ((proto == 17) | (proto == 136) | (proto == 132))
         icmp = first & (((proto == 1) & (version == 4)) | ((proto == 58) & (version == 6)))
         need = tcp * 14 + ports * 4 + icmp * 2          # (the three exclude each other)
-        cut = offset + need > lens[rows]
-        short = ~cut & (offset + need > end)
+        cut = usable & (offset + need > lens)
+        short = usable & ~cut & (offset + need > end)
         if cut.any() or short.any():
-            self.reason[rows] = np.select([cut, short], [_TRUNC, _BAD_L4], _OK)
-            keep = ~(cut | short)
-            rows, proto, first, offset, end = (rows[keep], proto[keep], first[keep],
-                                               offset[keep], end[keep])
-            tcp, ports, icmp = tcp[keep], ports[keep], icmp[keep]
-        payload = np.where(first, offset, -1)
-        if tcp.any():
-            trows, toff = rows[tcp], offset[tcp]
-            header = g.block(trows, toff, 14)
-            self.src_port[trows] = _be16(header, 0)
-            self.dst_port[trows] = _be16(header, 2)
-            self.tcp_flags[trows] = header[:, 13]
-            data_offset = (header[:, 12].astype(np.int64) >> 4) * 4
-            payload[tcp] = np.where(data_offset >= 20, toff + data_offset, -1)
-        if ports.any():
-            prows, poff = rows[ports], offset[ports]
-            header = g.block(prows, poff, 4)
-            self.src_port[prows] = _be16(header, 0)
-            self.dst_port[prows] = _be16(header, 2)
-            payload[ports] = poff + np.where(proto[ports] == 132, 12, 8)
-        if icmp.any():
-            irows, ioff = rows[icmp], offset[icmp]
-            self.type_code[irows] = g.u16(irows, ioff)
-            payload[icmp] = ioff + 8
+            self.reason[cut] = _TRUNC
+            self.reason[short] = _BAD_L4
+        # (offset -1, no transport header: the read wraps to the buffer's end, inside it)
+        header = g.block(slice(None), offset, 14)
+        source, destination = _be16(header, 0), _be16(header, 2)
+        with_ports = tcp | ports
+        self.src_port = np.where(with_ports, source, 0).astype(np.uint16)
+        self.dst_port = np.where(with_ports, destination, 0).astype(np.uint16)
+        self.tcp_flags = np.where(tcp, header[:, 13], 0).astype(np.uint8)
+        self.type_code = np.where(icmp, source, 0).astype(np.uint16)
+        data_offset = (header[:, 12].astype(np.int64) >> 4) * 4
+        payload = np.select(
+            [tcp, ports, icmp, first],
+            [np.where(data_offset >= 20, offset + data_offset, -1),
+             offset + np.where(proto == 132, 12, 8), offset + 8, offset], -1)
         length = end - payload
         none = (payload < 0) | (length <= 0)
-        self.payload[rows] = np.where(none, -1, payload)
-        self.payload_len[rows] = np.where(none, 0, length)
-        self.l4[rows] = np.where(first, offset, -1)
+        self.payload = np.where(none, -1, payload)
+        self.payload_len = np.where(none, 0, length)
+        self.l4 = np.where(first, offset, -1)
 
     def _fragments(self, rows: np.ndarray) -> None:
         owner = self.owner
@@ -604,12 +598,6 @@ class _ChunkParser:
         self.fragment_id = np.zeros(n, dtype=np.int64)
         self.src_ip = np.zeros((n, 16), dtype=np.uint8)
         self.dst_ip = np.zeros((n, 16), dtype=np.uint8)
-        self.src_port = np.zeros(n, dtype=np.uint16)
-        self.dst_port = np.zeros(n, dtype=np.uint16)
-        self.tcp_flags = np.zeros(n, dtype=np.uint8)
-        self.type_code = np.zeros(n, dtype=np.uint16)
-        self.payload = np.full(n, -1, dtype=np.int64)
-        self.payload_len = np.zeros(n, dtype=np.int64)
 
         v4 = np.flatnonzero(is_v4)
         if v4.size:
@@ -617,9 +605,7 @@ class _ChunkParser:
         v6 = np.flatnonzero(is_v6)
         if v6.size:
             self._ipv6(v6)
-        ip_rows = np.flatnonzero(reason == 0)
-        if ip_rows.size:
-            self._transport(ip_rows)
+        self._transport()
         fragment_rows = np.flatnonzero(self.is_fragment & (reason == 0))
         if fragment_rows.size:
             self._fragments(fragment_rows)
