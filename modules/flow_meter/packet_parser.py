@@ -348,8 +348,8 @@ class _ChunkParser:
         """VLAN tags, MPLS labels and PPPoE sessions, on the packets that have them."""
         g, lens, etype, l3 = self.g, self.lens, self.etype, self.l3
         tagged = None
+        candidates = np.flatnonzero(_IS_ENCAPSULATION[etype] & (self.reason == 0))
         for _ in range(_MAX_ENCAPSULATIONS):
-            candidates = np.flatnonzero(_IS_ENCAPSULATION[etype] & (self.reason == 0))
             if not candidates.size:
                 return
             kinds = etype[candidates]
@@ -388,8 +388,9 @@ class _ChunkParser:
                 etype[prows] = np.where(protocol == 0x0021, _ETH_IPV4,
                                         np.where(protocol == 0x0057, _ETH_IPV6, 0))
                 l3[prows] = poff + 8
-        deep = _IS_ENCAPSULATION[etype] & (self.reason == 0)
-        self.reason[deep] = _NOT_IP
+            # only a packet unwrapped here can hold another layer
+            candidates = rows[_IS_ENCAPSULATION[etype[rows]] & (self.reason[rows] == 0)]
+        self.reason[candidates] = _NOT_IP       # deeper than _MAX_ENCAPSULATIONS
 
     # -- network layer --------------------------------------------------------------------
 
