@@ -221,7 +221,8 @@ def _items(matrix: np.ndarray, rows=None) -> np.ndarray:
 
 
 def _be16(block: np.ndarray, at: int) -> np.ndarray:
-    return (block[:, at].astype(np.int64) << 8) | block[:, at + 1]
+    """Bytes `at` and `at + 1` of each row, big-endian, as int64 (one cast of a view)."""
+    return block[:, at:at + 2].view(">u2")[:, 0].astype(np.int64)
 
 
 class PacketParser:
