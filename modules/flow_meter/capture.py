@@ -30,12 +30,9 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 
-import pcap
-
 from .chunks import CaptureError, PacketChunk, normalize_linktype
 from .pcap_file import read_pcap
 from .pcap_walk import PCAP_MAGICS
-from .pcapng_file import read_pcapng
 
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 
@@ -63,6 +60,7 @@ def read_packets(paths: str | os.PathLike | Iterable[str | os.PathLike], chunk: 
 def _read_files(paths, kinds, chunk, bpf) -> Iterator[PacketChunk]:
     for path, kind in zip(paths, kinds, strict=True):
         if kind == "pcapng":
+            from .pcapng_file import read_pcapng  # (loaded for the first pcapng file only)
             yield from read_pcapng(path, chunk, bpf)
         else:
             yield from read_pcap(path, chunk, bpf)
@@ -122,6 +120,7 @@ def live_packets(interface: str, snaplen: int = 65535, promisc: bool = True, bpf
 
 def _live(interface, snaplen, promisc, bpf, chunk, timeout_ms, stop) -> Iterator[PacketChunk]:
     try:
+        import pcap  # (libpcap: loaded for live capture only)
         handle = pcap.pcap(name=interface, snaplen=snaplen, promisc=promisc,
                            timeout_ms=timeout_ms, timestamp_in_ns=True)
     except OSError as e:

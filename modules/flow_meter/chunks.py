@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pcap
 
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
@@ -22,7 +21,6 @@ LINKTYPE_IPV6 = 229
 
 # libpcap's DLT values that differ from the LINKTYPE values of the file formats.
 _DLT_TO_LINKTYPE = {12: LINKTYPE_RAW, 14: LINKTYPE_RAW}
-_LINKTYPE_TO_DLT = {LINKTYPE_RAW: pcap.DLT_RAW}
 
 
 class CaptureError(Exception):
@@ -95,7 +93,9 @@ class FileFilter:
 
     def _compile(self, linktype: int):
         try:
-            return pcap.bpf(self.expression.encode(), _LINKTYPE_TO_DLT.get(linktype, linktype))
+            import pcap  # (libpcap: loaded for a filter only)
+            dlt = pcap.DLT_RAW if linktype == LINKTYPE_RAW else linktype
+            return pcap.bpf(self.expression.encode(), dlt)
         except OSError:
             raise CaptureError(f"{self.path}: BPF filter {self.expression!r} does not compile "
                                f"for link type {linktype}") from None
