@@ -12,6 +12,7 @@ from libtrap_py.module import Module, param
 from .capture import live_packets, read_packets
 from .flow_cache import FlowCache
 from .flow_records import BIFLOW_TEMPLATE, UNIFLOW_TEMPLATE, flow_batch
+from .malloc_tuning import keep_freed_memory
 from .packet_parser import PacketParser
 from .plugins import PLUGINS, make_plugins, plugin_batch
 
@@ -69,6 +70,7 @@ class FlowMeter(Module):
 
     def setup(self) -> None:
         p = self.params
+        keep_freed_memory()                     # chunk after chunk reuses the same pages
         self.plugins = make_plugins(p.plugins)
         if len(self.ports) != 1 + len(self.plugins):
             raise ValueError(f"-p {p.plugins or '(none)'} needs {1 + len(self.plugins)} output "
