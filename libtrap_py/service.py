@@ -79,7 +79,7 @@ class ServiceEndpoint:
         if self._thread is None:
             return
         os.write(self._wake_write, b"x")
-        self._thread.join(timeout=1)
+        self._thread.join(timeout=CLIENT_SECONDS + 1)   # (a client being served first)
         self._thread = None
         self._listener.close()
         os.close(self._wake_read)
