@@ -36,7 +36,7 @@ def key_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ordered = hashes[order] >> np.uint64(16)
     new_key = np.r_[True, ordered[1:] != ordered[:-1]]
     rows = words.view(f"V{words.shape[1] * 8}")[:, 0][order]   # (whole rows move fastest)
-    words = rows.view(np.uint64).reshape(count, -1)
+    words = rows.view(np.uint64).reshape(count, words.shape[1])
     unlike_before = np.flatnonzero(words[1:] != words[:-1]) // words.shape[1] + 1
     if not new_key[unlike_before].all():
         return _key_runs_by_dict(keys)                 # in a run, a key unlike the one before

@@ -25,7 +25,7 @@ def keep_freed_memory() -> bool:
     """Apply SETTINGS; False where the C library does not take them."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):   # (TypeError: Windows has no CDLL(None))
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return all([mallopt(parameter, value) == 1 for parameter, value in SETTINGS])

@@ -516,8 +516,8 @@ class _ChunkParser:
         if cut.any() or short.any():
             self.reason[cut] = _TRUNC
             self.reason[short] = _BAD_L4
-        # (offset -1, no transport header: the read wraps to the buffer's end, inside it)
-        header = g.block(slice(None), offset, 14)
+        # (a packet without a transport header, offset -1, is read from its start: unused)
+        header = g.block(slice(None), np.maximum(offset, 0), 14)
         source, destination = _be16(header, 0), _be16(header, 2)
         with_ports = tcp | ports
         self.src_port = np.where(with_ports, source, 0).astype(np.uint16)

@@ -65,4 +65,14 @@ def low_bits_only(words: np.ndarray) -> np.ndarray:
 def test_a_hash_collision_falls_back_to_grouping_by_the_keys(monkeypatch, hashes):
     keys = random_keys(5, 3000, 200, width=40)
     monkeypatch.setattr(flow_groups, "key_hashes", hashes)
+    fallbacks = []
+    by_keys = flow_groups._key_runs_by_dict
+    monkeypatch.setattr(flow_groups, "_key_runs_by_dict",
+                        lambda keys: fallbacks.append(len(keys)) or by_keys(keys))
     assert runs(keys) == by_dict(keys)
+    assert fallbacks == [3000]
+
+
+def test_an_empty_chunk_orders_nothing():
+    order, _ = key_runs(random_keys(7, 0, 1, width=40))
+    assert len(order) == 0
