@@ -435,11 +435,12 @@ class _ChunkParser:
         self.ip_bytes = np.where(is_v4, ip_bytes, 0)
         self.end = np.where(is_v4, np.minimum(end, lens), 0)
         words = header.view(np.uint32)            # the addresses are words 3 and 4
+        marker = np.where(is_v4, np.uint32(0xFFFFFFFF), np.uint32(0))
         for name, word in (("src_ip", 3), ("dst_ip", 4)):
-            mapped = np.zeros((self.n, 4), dtype=np.uint32)
-            mapped[:, 2] = np.where(is_v4, words[:, word], 0)
-            mapped[:, 3] = np.where(is_v4, 0xFFFFFFFF, 0)   # UniRec: 8 zero bytes, address,
-            setattr(self, name, mapped.view(np.uint8))     # ff * 4
+            mapped = np.zeros((self.n, 4), dtype=np.uint32)   # UniRec: 8 zero bytes, the
+            mapped[:, 2] = np.where(is_v4, words[:, word], 0)  # address, ff * 4
+            mapped[:, 3] = marker
+            setattr(self, name, mapped.view(np.uint8))
 
     def _ipv6(self, rows: np.ndarray) -> None:
         g, lens = self.g, self.lens
