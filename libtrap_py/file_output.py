@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from .errors import TrapIOError
 from .file_blocks import EOF_BLOCK_BYTES, MAGIC, data_block_head, format_block
@@ -45,7 +44,7 @@ class FileOutput(OutputInterface):
         self._has_data = False
         if not stream:
             try:
-                Path(self.base).parent.mkdir(parents=True, exist_ok=True)
+                os.makedirs(os.path.dirname(self.base) or ".", exist_ok=True)
             except OSError as exc:
                 raise TrapIOError(f"{spec.label}: cannot create directory for {self.base}: "
                                   f"{exc.strerror}") from None

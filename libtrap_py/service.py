@@ -6,7 +6,6 @@ never loads ZeroMQ."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import select
@@ -15,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .socket_paths import unix_socket_path
+from .socket_paths import remove_socket_file, unix_socket_path
 
 log = logging.getLogger(__name__)
 REQUESTS = ("stats", "info")
@@ -23,7 +22,7 @@ CLIENT_SECONDS = 1.0       # a client's whole exchange (request and answer) must
 MAX_REQUEST = 256
 
 
-def service_path(pid: int):
+def service_path(pid: int) -> str:
     return unix_socket_path(f"service_{pid}")
 
 
@@ -40,8 +39,8 @@ class ServiceEndpoint:
         self._thread: threading.Thread | None = None
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self._path.unlink(missing_ok=True)
-            listener.bind(str(self._path))
+            remove_socket_file(self._path)
+            listener.bind(self._path)
             listener.listen(8)
         except OSError as exc:
             log.warning("service endpoint %s not available: %s", self._path, exc)
@@ -82,6 +81,7 @@ class ServiceEndpoint:
             log.debug("service endpoint client: %s", exc)
 
     def _reply(self, request: str) -> bytes:
+        import json  # (loaded at the first request: module processes start faster)
         answer = self._answers.get(request)
         try:
             reply = answer() if answer else {"error": f"unknown request {request!r}, "
@@ -96,7 +96,7 @@ class ServiceEndpoint:
         os.close(self._wake_write)
         self._thread.join(timeout=CLIENT_SECONDS + 1)   # (a client being served first)
         self._thread = None
-        self._path.unlink(missing_ok=True)
+        remove_socket_file(self._path)
 
 
 def _set_deadline(sock: socket.socket, deadline: float) -> None:
@@ -126,13 +126,13 @@ def query(pid: int, request: str = "stats", timeout_ms: int = 2000) -> dict:
         raise ValueError(f"timeout_ms must be positive, got {timeout_ms}")
     deadline = time.monotonic() + timeout_ms / 1000
     path = service_path(pid)
-    if not path.exists():
+    if not os.path.exists(path):
         raise FileNotFoundError(f"no service endpoint {path} (is PID {pid} a module?)")
     parts = []
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         try:
             _set_deadline(sock, deadline)
-            sock.connect(str(path))
+            sock.connect(path)
             _set_deadline(sock, deadline)
             sock.sendall(request.encode() + b"\n")
             while True:
@@ -143,6 +143,7 @@ def query(pid: int, request: str = "stats", timeout_ms: int = 2000) -> dict:
                 parts.append(part)
         except TimeoutError:
             raise TimeoutError(f"module {pid} did not answer within {timeout_ms} ms") from None
+    import json
     try:
         return json.loads(b"".join(parts))
     except ValueError:

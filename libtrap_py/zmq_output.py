@@ -21,7 +21,7 @@ from .errors import TrapError
 from .formats import DataFormat
 from .ifc_spec import HALF_WAIT, NO_WAIT, WAIT, IfcKind, IfcSpec
 from .output_base import OutputInterface
-from .socket_paths import check_socket_dir, unix_socket_path
+from .socket_paths import check_socket_dir, remove_socket_file, unix_socket_path
 from .stop_flag import STOP
 from .zmq_wire import (
     BYE,
@@ -82,7 +82,7 @@ class ZmqOutput(OutputInterface):
         if spec.kind == IfcKind.UNIX:
             check_socket_dir(spec)
             self._path = unix_socket_path(spec.name)
-            self._path.unlink(missing_ok=True)   # stale socket of a dead writer
+            remove_socket_file(self._path)   # stale socket of a dead writer
         try:
             self._socket.bind(endpoint(spec))
         except zmq.ZMQError as exc:
@@ -241,7 +241,7 @@ class ZmqOutput(OutputInterface):
         self._socket.close(linger=int(min(max(grace, 0.1), MAX_LINGER) * 1000))
         self._context.term()
         if self._path is not None:
-            self._path.unlink(missing_ok=True)
+            remove_socket_file(self._path)
 
     @property
     def num_clients(self) -> int:

@@ -26,7 +26,6 @@ import stat
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -34,7 +33,7 @@ import numpy as np
 from libtrap_py.ifc_spec import NO_WAIT
 from libtrap_py.message import Message
 from libtrap_py.module import Module
-from libtrap_py.socket_paths import socket_dir
+from libtrap_py.socket_paths import remove_socket_file, socket_dir
 from unirec import RecordBatch
 
 log = logging.getLogger(__name__)
@@ -85,13 +84,13 @@ class QueryServer:
     left by a dead process is replaced; one a live process answers on is an error."""
 
     def __init__(self, name: str, reply: Callable[[], str]):
-        self.path = socket_dir() / name
+        self.path = os.path.join(socket_dir(), name)
         self._reply = reply
         self._stopping = threading.Event()
         _remove_stale(self.path)
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self._sock.bind(str(self.path))
+            self._sock.bind(self.path)
             os.chmod(self.path, 0o666)
             self._sock.listen(16)
             self._inode = os.stat(self.path).st_ino
@@ -132,9 +131,9 @@ class QueryServer:
             pass
 
 
-def _remove_stale(path: Path) -> None:
+def _remove_stale(path: str) -> None:
     try:
-        mode = path.lstat().st_mode
+        mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return
     if not stat.S_ISSOCK(mode):
@@ -142,9 +141,9 @@ def _remove_stale(path: Path) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         probe.settimeout(1.0)
         try:
-            probe.connect(str(path))
+            probe.connect(path)
         except OSError:
-            path.unlink(missing_ok=True)   # nobody listens: left by a dead process
+            remove_socket_file(path)   # nobody listens: left by a dead process
             return
     raise OSError(f"query socket {path} is in use by another running process")
 

@@ -6,10 +6,13 @@ IPv4 `a.b.c.d` is stored as 8 zero bytes, `a b c d`, `ff ff ff ff` (NEMEA's layo
 
 from __future__ import annotations
 
-import ipaddress
 import socket
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import ipaddress
 
 _V4_PREFIX = b"\0" * 8
 _V4_SUFFIX = b"\xff\xff\xff\xff"
@@ -79,6 +82,7 @@ def text_from_raw(raw: bytes) -> str:
 def address_from_raw(raw: bytes) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     address = _object_cache.get(raw)
     if address is None:
+        import ipaddress  # (loaded when first needed: module processes start faster)
         if is_ipv4_raw(raw):
             address = ipaddress.IPv4Address(raw[8:12])
         else:
@@ -91,10 +95,11 @@ def address_from_raw(raw: bytes) -> ipaddress.IPv4Address | ipaddress.IPv6Addres
 
 def raw_from_value(value) -> bytes:
     """Accept an `ipaddress` object, text, or 4/16 packed bytes."""
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return raw_from_packed(value.packed)
     if isinstance(value, str):
         return raw_from_text(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return raw_from_packed(bytes(value))
+    import ipaddress
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return raw_from_packed(value.packed)
     raise ValueError(f"bad IP address {value!r}: expected text, bytes or an ipaddress object")

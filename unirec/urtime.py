@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as _dt
 import numbers
 import re
-from decimal import Decimal
 
 NS_PER_SEC = 1_000_000_000
 _TEXT_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?[Zz]?\Z",
                       re.ASCII)
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_NAIVE_EPOCH = _dt.datetime(1970, 1, 1)
+_SECOND = _dt.timedelta(seconds=1)
 
 
 class UrTime(int):
@@ -71,13 +71,12 @@ class UrTime(int):
             raise ValueError(f"bad time {text!r}: expected YYYY-MM-DDTHH:MM:SS[.fraction]")
         year, month, day, hour, minute, second, fraction = match.groups()
         try:
-            seconds = calendar.timegm(
-                _dt.datetime(int(year), int(month), int(day), int(hour), int(minute),
-                             int(second)).timetuple())
+            stamp = _dt.datetime(int(year), int(month), int(day), int(hour), int(minute),
+                                 int(second))
         except ValueError as exc:
             raise ValueError(f"bad time {text!r}: {exc}") from None
         nsec = int((fraction or "")[:9].ljust(9, "0"))
-        return cls(seconds * NS_PER_SEC + nsec)
+        return cls((stamp - _NAIVE_EPOCH) // _SECOND * NS_PER_SEC + nsec)
 
     def to_datetime(self) -> _dt.datetime:
         """Datetime in UTC (microsecond precision, floored)."""
@@ -102,6 +101,7 @@ def seconds_to_ns(seconds: float) -> int:
     """Seconds (int, float or Decimal) to integer nanoseconds, rounded half to even."""
     if isinstance(seconds, numbers.Integral):
         return int(seconds) * NS_PER_SEC
+    from decimal import Decimal  # (exact decimal arithmetic: loaded when first needed)
     if not isinstance(seconds, Decimal):
         seconds = Decimal(float.__repr__(float(seconds)))
     return int((seconds * NS_PER_SEC).to_integral_value())

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import subprocess
 import sys
-from pathlib import Path
 
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])   # the folder holding `modules`
+# the folder holding `modules`
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 _BOOT = ("import importlib, sys; sys.path.insert(0, sys.argv.pop(1)); "
          "sys.exit(importlib.import_module(sys.argv.pop(1)).main(sys.argv[1:]))")
 _PIPE_SIZE = 1 << 20     # the walker may run this far ahead (Linux F_SETPIPE_SZ)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -42,10 +43,10 @@ def test_eof_travels_down_a_chain_and_every_module_exits(spawn, tmp_path):
 
 def test_sigterm_stops_an_idle_module_with_exit_0(spawn, socket_dir):
     logger = spawn("nemea", "logger", "-i", "u:nobody")
-    wait_until(lambda: service_path(logger.pid).exists())     # running: endpoint is up
+    wait_until(lambda: os.path.exists(service_path(logger.pid)))     # running: endpoint is up
     logger.signal(signal.SIGTERM)
     assert logger.wait(10) == 0, logger.stderr
-    assert not service_path(logger.pid).exists()
+    assert not os.path.exists(service_path(logger.pid))
 
 
 def test_service_endpoint_counts_and_sigterm_drains(spawn, socket_dir):
