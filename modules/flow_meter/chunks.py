@@ -27,7 +27,7 @@ class CaptureError(Exception):
     """A capture file or interface cannot be read (the message names it)."""
 
 
-@dataclass
+@dataclass(eq=False)   # (numpy arrays: == would compare them element by element)
 class ChunkBuffer:
     """Optional companion of a PacketChunk: the same packets already laid out in one numpy
     buffer, so the parser need not join them. Valid only while `packets` is the chunk's own
@@ -41,7 +41,7 @@ class ChunkBuffer:
     times: np.ndarray    # int64 timestamps (ns), as times_ns
 
 
-@dataclass
+@dataclass(eq=False)
 class PacketChunk:
     """Packets of one link type, in capture order. `times_ns` and `wire_lengths` are lists
     where packets are collected one by one (live capture, pcapng) and int64 arrays from the

@@ -30,7 +30,7 @@ CREATOR_DTYPE = np.dtype([("src_ip", "V16"), ("dst_ip", "V16"), ("src_port", "<u
 KEY_FIELDS = ("src_ip", "dst_ip", "src_port", "dst_port", "protocol", "vlan_id")
 
 
-@dataclass
+@dataclass(eq=False)   # (numpy arrays: == would compare them element by element)
 class ExportedFlows:
     """Flows ended since the last take(): their `values` (FIELDS rows, a column per flow), the
     fields of the packets that created them, and their plugin states."""

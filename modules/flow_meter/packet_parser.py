@@ -109,7 +109,7 @@ _COLUMN_DTYPES = {
 }
 
 
-@dataclass
+@dataclass(eq=False)   # (numpy arrays: == would compare them element by element)
 class PacketColumns:
     """Header fields of the usable packets of one chunk, one numpy array per field, all of
     length `count`, in capture order.
