@@ -9,8 +9,7 @@ import os
 import subprocess
 import sys
 
-# the folder holding `modules`
-_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+_PACKAGE_ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))  # modules/..
 _BOOT = ("import importlib, sys; sys.path.insert(0, sys.argv.pop(1)); "
          "sys.exit(importlib.import_module(sys.argv.pop(1)).main(sys.argv[1:]))")
 _PIPE_SIZE = 1 << 20     # the walker may run this far ahead (Linux F_SETPIPE_SZ)
